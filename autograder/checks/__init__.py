@@ -1,0 +1,134 @@
+"""The checks behind every graded function: visible tests, hidden tests and the grader's verification.
+
+One engine serves three audiences. In a notebook, ``checks.visible(name, fn)`` runs the examples a
+learner sees, and ``checks.hidden(name, fn)`` (instructor version only) compares the learner's function
+with the reference solution on inputs drawn fresh for each run. The grader runs the same cases outside
+the learner's kernel (:mod:`autograder.verify`). Each notebook has its own module here declaring, per
+graded function, its visible examples, how to draw random inputs and how to compare the results;
+the comparison follows the policy of :mod:`autograder.checks.policy`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import secrets
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import serialize
+from .policy import CheckFailure, Expect, compare
+
+__all__ = ["Case", "CheckFailure", "Checks", "Expect", "FunctionCheck"]
+
+
+@dataclass
+class Case:
+    """One call of a graded function: its arguments and the result it should return."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    expected: Any = None
+
+    def call(self, fn: Callable) -> Any:
+        """Call ``fn`` on copies of the arguments, so a function that changes its inputs changes no case."""
+        return fn(*copy.deepcopy(self.args), **copy.deepcopy(self.kwargs))
+
+
+@dataclass
+class FunctionCheck:
+    """Everything needed to check one graded function."""
+
+    name: str
+    expect: Callable[[Case], Expect]  # how to compare the result of a case
+    random_cases: Callable[[np.random.Generator], list[Case]]  # fresh inputs, expected filled in later
+    visible: list[Case] = field(default_factory=list)  # the examples the learner sees, with literal results
+    diagnose: Callable[[Case, Any, Any], str | None] | None = None  # a hint for this function's own mistakes
+
+    def judge(self, case: Case, actual: Any, label: str) -> None:
+        """Raise :class:`CheckFailure` with a learner-facing message unless ``actual`` is right."""
+        try:
+            compare(case.expected, actual, self.expect(case))
+        except CheckFailure as failure:
+            hint = None
+            if self.diagnose is not None:
+                try:
+                    hint = self.diagnose(case, case.expected, actual)
+                except Exception:  # a hint must never hide the failure itself
+                    hint = None
+            raise CheckFailure(f"{self.name} ({label}): {hint or failure}") from None
+
+
+class Checks:
+    """The graded functions of one notebook."""
+
+    def __init__(self, notebook: str, functions: list[FunctionCheck]):
+        self.notebook = notebook
+        self.functions = {check.name: check for check in functions}
+
+    def __getitem__(self, name: str) -> FunctionCheck:
+        try:
+            return self.functions[name]
+        except KeyError:
+            raise LookupError(f"{self.notebook} has no graded function {name!r}") from None
+
+    # -- in a notebook -------------------------------------------------------------------------
+    def visible(self, name: str, fn: Callable) -> None:
+        """Run the visible examples of ``name`` on the learner's ``fn``; print a line when all pass."""
+        check = self[name]
+        _require_function(name, fn)
+        for number, case in enumerate(check.visible, start=1):
+            check.judge(case, _call(name, case, fn), f"visible example {number}")
+        print(f"{name}: all {len(check.visible)} visible tests passed.")
+
+    def hidden(self, name: str, fn: Callable, cases: str | None = None) -> None:
+        """Compare ``fn`` with the reference on hidden cases.
+
+        The grader passes ``cases`` (drawn and solved for this grading run); without them, as when an
+        instructor runs the solution notebook, fresh cases are drawn and solved here.
+        """
+        check = self[name]
+        _require_function(name, fn)
+        drawn = decode_cases(cases) if cases is not None else self.fresh_cases(name)
+        for number, case in enumerate(drawn, start=1):
+            check.judge(case, _call(name, case, fn), f"hidden test {number} of {len(drawn)}")
+        print(f"{name}: all hidden tests passed.")
+
+    # -- in the trusted grader ------------------------------------------------------------------
+    def fresh_cases(self, name: str, seed: int | None = None) -> list[Case]:
+        """Draw random cases for ``name`` and fill in the reference solution's results."""
+        from ..reference import reference_function
+
+        rng = np.random.default_rng(secrets.randbits(64) if seed is None else seed)
+        reference = reference_function(self.notebook, name)
+        cases = self[name].random_cases(rng)
+        for case in cases:
+            case.expected = case.call(reference)
+        return cases
+
+
+def encode_cases(cases: list[Case]) -> str:
+    """Cases as a compact text that can be written into a test cell."""
+    data = serialize.dumps([(tuple(c.args), dict(c.kwargs), c.expected) for c in cases]).encode()
+    return base64.b64encode(zlib.compress(data, 6)).decode()
+
+
+def decode_cases(text: str) -> list[Case]:
+    data = zlib.decompress(base64.b64decode(text))
+    return [Case(tuple(args), dict(kwargs), expected) for args, kwargs, expected in serialize.loads(data)]
+
+
+def _require_function(name: str, fn: Any) -> None:
+    if not callable(fn):
+        raise CheckFailure(f"{name} should be a function, but it is a {type(fn).__name__}")
+
+
+def _call(name: str, case: Case, fn: Callable) -> Any:
+    try:
+        return case.call(fn)
+    except NotImplementedError:
+        raise CheckFailure(f"{name} is not written yet: replace `raise NotImplementedError()` with your code") from None
