@@ -33,10 +33,20 @@ class NotebookCode:
         """
         if target not in self.functions:
             raise KeyError(target)
-        parts = [f"try:\n    {stmt}\nexcept Exception:\n    pass" for stmt in self.imports]
+        parts = [self.imports_source()]
         parts += [src for name, src in self.functions.items() if name != target and name not in exclude]
         parts.append(self.functions[target])
         return "\n\n".join(parts) + "\n"
+
+
+    def imports_source(self) -> str:
+        """The notebook's imports, each allowed to fail (a data or plotting module may not be importable)."""
+        return "\n".join(f"try:\n    {stmt}\nexcept Exception:\n    pass" for stmt in self.imports)
+
+    def functions_source(self, names: list[str] | None = None) -> str:
+        """The notebook's imports and the definitions of ``names`` (all functions by default)."""
+        chosen = self.functions if names is None else {n: self.functions[n] for n in names}
+        return self.imports_source() + "\n\n" + "\n\n".join(chosen.values()) + "\n"
 
 
 def cell_python(source: str) -> str:

@@ -27,8 +27,7 @@ def reference_module(notebook: str) -> types.ModuleType:
     """The solution notebook's functions as a module (imports and definitions only, no other cells)."""
     code = reference_code(notebook)
     module = types.ModuleType(f"reference_{notebook}")
-    source = "\n".join(code.imports) + "\n\n" + "\n\n".join(code.functions.values())
-    exec(compile(source, f"<reference {notebook}>", "exec"), module.__dict__)
+    exec(compile(code.functions_source(), f"<reference {notebook}>", "exec"), module.__dict__)
     return module
 
 

@@ -82,7 +82,7 @@ def _encode(value: Any) -> Any:
 
 
 def _encode_array(array: np.ndarray) -> dict:
-    data = np.ascontiguousarray(array)
+    data = np.array(array, order="C", copy=True)  # (ascontiguousarray would turn 0-d into 1-d)
     return {"dtype": data.dtype.name, "shape": list(data.shape), "data": base64.b64encode(data.tobytes()).decode()}
 
 

@@ -1,0 +1,149 @@
+"""course: release, grade and report the notebooks of *Logistic Regression with a Neural Network Mindset*.
+
+  course release                 regenerate the student notebooks (notebooks/) from solutions/
+  course grade SUBMISSIONS       autograde a folder <student>/logistic_regression/<notebook>.ipynb, or an LMS zip
+  course feedback                write feedback/<student>/logistic_regression/feedback.html
+  course export                  write grades.csv
+  course check NOTEBOOK          grade one notebook of your own, offline, and print what passed
+  course demo                    release, grade the sample submissions, feedback, export and a summary
+
+Run ``course VERB --help`` for the options of a verb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import report
+from .course import ASSIGNMENT, NOTEBOOKS, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
+from .grading import Course, grade_batch, register_assignment
+
+
+def release() -> Path:
+    """Regenerate ``notebooks/`` from ``solutions/`` with nbgrader's generate_assignment."""
+    with tempfile.TemporaryDirectory(prefix="course-release-db-") as scratch:
+        register_assignment(Path(scratch), f"sqlite:///{scratch}/gradebook.db", release_dir=NOTEBOOKS)
+    print(f"released {ASSIGNMENT} from {SOLUTIONS.relative_to(ROOT)}/ to {NOTEBOOKS.relative_to(ROOT)}/")
+    return NOTEBOOKS / ASSIGNMENT
+
+
+def grade(submissions: Path, *, course: Course, student: str | None = None, jobs: int | None = None,
+          timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False) -> int:
+    """Grade ``submissions`` into the course's gradebook and print the summary."""
+    outcomes = grade_batch(course, submissions, student=student, jobs=jobs, timeout=timeout,
+                           cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet)
+    print(report.summary(report.load_records(course.autograded), report.gradebook_scores(course.db_url)))
+    failed = [o for o in outcomes if o.status == "regrade failed"]
+    for outcome in failed:
+        print(f"regrade of {outcome.student} failed: {outcome.reason}", file=sys.stderr)
+    return 0
+
+
+def feedback(*, course: Course) -> list[Path]:
+    records, scores = report.load_records(course.autograded), report.gradebook_scores(course.db_url)
+    written = report.write_feedback(records, scores, course.feedback)
+    print(f"wrote {len(written)} feedback page(s) under {course.feedback}")
+    return written
+
+
+def export(*, course: Course, output: Path | None = None) -> Path:
+    records, scores = report.load_records(course.autograded), report.gradebook_scores(course.db_url)
+    path = report.export_csv(records, scores, output or course.root / "grades.csv")
+    print(f"wrote {path} ({len(scores)} student(s))")
+    return path
+
+
+def check(notebook: Path, *, timeout: float = 900.0) -> int:
+    """Grade one learner notebook with the grading engine, in a temporary course; print a table."""
+    notebook = Path(notebook).resolve()
+    if not notebook.is_file():
+        print(f"no such file: {notebook}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
+        folder = Path(scratch) / "submissions" / "you" / ASSIGNMENT
+        folder.mkdir(parents=True)
+        shutil.copy(notebook, folder / notebook.name)
+        course = Course(Path(scratch) / "course")
+        grade_batch(course, Path(scratch) / "submissions", jobs=1, timeout=timeout, quiet=True)
+        record = report.load_records(course.autograded).get("you", {})
+    graded = record.get("notebooks", {})
+    if not graded:
+        print(f"{notebook.name} could not be graded: {record.get('reason', 'unknown reason')}")
+        return 1
+    total = points = 0.0
+    for name, data in graded.items():
+        print(f"{name}")
+        for function, result in (data.get("functions") or {}).items():
+            mark = "PASS" if result["passed"] else "FAIL"
+            print(f"  {mark}  {function:<24} {result['score']:g}/{result['points']:g}  "
+                  f"{'' if result['passed'] else result['message']}")
+            total += result["score"]
+            points += result["points"]
+        if data.get("stopped"):
+            print(f"  note: {data['stopped']}")
+    print(f"total: {total:g}/{points:g}")
+    return 0
+
+
+def demo(*, course: Course) -> int:
+    """The instructor's pipeline on the bundled sample submissions."""
+    release()
+    grade(SAMPLE_SUBMISSIONS, course=course)
+    feedback(course=course)
+    export(course=course)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def with_course(sub):
+        sub.add_argument("--course", type=Path, default=ROOT, help="grading folder (default: the course folder)")
+        sub.add_argument("--db", default="", help="gradebook URL (default: sqlite:///<course>/gradebook.db); "
+                                                  "postgresql://... for PostgreSQL")
+        return sub
+
+    verbs.add_parser("release", help=release.__doc__)
+    g = with_course(verbs.add_parser("grade", help=grade.__doc__))
+    g.add_argument("submissions", type=Path, help="folder of <student>/logistic_regression/ folders, or a zip")
+    g.add_argument("--student", help="grade (or regrade) only this student")
+    g.add_argument("--jobs", type=int, help="submissions graded at once (default: the number of cores)")
+    g.add_argument("--timeout", type=float, default=900.0, help="seconds per notebook (default 900)")
+    g.add_argument("--cell-timeout", type=int, default=300, help="seconds per cell (default 300)")
+    g.add_argument("--memory", type=int, default=3072, help="memory limit per kernel in MiB (default 3072)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    with_course(verbs.add_parser("feedback", help="write an HTML feedback page per student"))
+    e = with_course(verbs.add_parser("export", help="write grades.csv"))
+    e.add_argument("--output", type=Path, help="where to write the CSV (default: <course>/grades.csv)")
+    c = verbs.add_parser("check", help=check.__doc__)
+    c.add_argument("notebook", type=Path)
+    c.add_argument("--timeout", type=float, default=900.0, help="seconds for the notebook (default 900)")
+    with_course(verbs.add_parser("demo", help=demo.__doc__))
+    args = parser.parse_args(argv)
+
+    course = Course(args.course, args.db) if hasattr(args, "course") else None
+    if args.verb == "release":
+        release()
+        return 0
+    if args.verb == "grade":
+        return grade(args.submissions, course=course, student=args.student, jobs=args.jobs, timeout=args.timeout,
+                     cell_timeout=args.cell_timeout, memory_mb=args.memory, quiet=args.quiet)
+    if args.verb == "feedback":
+        feedback(course=course)
+        return 0
+    if args.verb == "export":
+        export(course=course, output=args.output)
+        return 0
+    if args.verb == "check":
+        return check(args.notebook, timeout=args.timeout)
+    return demo(course=course)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

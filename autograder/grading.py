@@ -1,0 +1,406 @@
+"""Grade submissions: in parallel, each in its own workspace, written to the gradebook by this process only.
+
+For each ``<student>/<assignment>/`` folder a worker process (``python -m autograder.grading worker``)
+runs nbgrader's ``Autograde`` with the course pipeline (:mod:`autograder.pipeline`) in a private
+workspace with a copy of the gradebook. The trusted parent then copies the scores into the real
+gradebook in one transaction and swaps the autograded folder in, so a regrade either replaces the old
+result or leaves it untouched. A submission that cannot be graded still gets a recorded result and a
+reason; a failing submission never stops the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import difflib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .course import ASSIGNMENT, NOTEBOOK_NAMES, SOLUTIONS, put_tools_on_path, tests_version
+
+RESULTS_FILE = "results.json"
+
+
+@dataclass
+class Course:
+    """A grading folder: gradebook, submitted/, autograded/ and feedback/ (the course root by default)."""
+
+    root: Path
+    db_url: str = ""
+
+    def __post_init__(self):
+        self.root = Path(self.root).resolve()
+        self.db_url = self.db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / "feedback"
+
+    def record_path(self, student: str, assignment: str = ASSIGNMENT) -> Path:
+        return self.autograded / student / assignment / RESULTS_FILE
+
+
+def nbgrader_config(root: Path, db_url: str, **course_directory):
+    """The nbgrader configuration of the course for a folder ``root`` (source: the solutions)."""
+    from traitlets.config import Config
+
+    from .pipeline import AUTOGRADE, SANITIZE
+
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = "logistic_regression_course"
+    c.CourseDirectory.source_directory = str(SOLUTIONS)
+    c.CourseDirectory.db_url = db_url
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.results.json"]
+    for key, value in course_directory.items():
+        setattr(c.CourseDirectory, key, value)
+    c.Autograde.sanitize_preprocessors = SANITIZE
+    c.Autograde.autograde_preprocessors = AUTOGRADE
+    c.Autograde.create_student = True
+    c.OverwriteCells.add_missing_cells = True
+    c.ClearMetadataPreprocessor.enabled = True
+    c.ClearMetadataPreprocessor.clear_notebook_metadata = False
+    c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = [("nbgrader",)]
+    return c
+
+
+def register_assignment(root: Path, db_url: str, release_dir: Path | None = None) -> None:
+    """Put the assignment's notebooks and cells into the gradebook (nbgrader's generate_assignment).
+
+    ``release_dir`` is where the student notebooks are written; a temporary folder when only the
+    gradebook is wanted.
+    """
+    from nbgrader.apps import GenerateAssignmentApp
+
+    put_tools_on_path()
+    with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
+        config = nbgrader_config(root, db_url, release_directory=str(release_dir or scratch),
+                                 assignment_id=ASSIGNMENT)
+        config.GenerateAssignment.force = True
+        config.GenerateAssignment.create_assignment = True
+        app = GenerateAssignmentApp(config=config)
+        app.initialize([])
+        app.log.setLevel("ERROR")
+        app.start()
+
+
+# -- preparing one submission ------------------------------------------------------------------------
+def prepare_submission(source: Path, target: Path) -> list[str]:
+    """Copy a submission folder into ``target``, repairing what can be repaired; return what was done.
+
+    A notebook under another name (``03_...(1).ipynb``) is graded under the expected name; a file that
+    is not a valid notebook is left out (it scores zero) and the reason is noted.
+    """
+    notes: list[str] = []
+    target.mkdir(parents=True)
+    expected = {f"{name}.ipynb" for name in NOTEBOOK_NAMES}
+    found = sorted(p for p in source.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+    notebooks = {}
+    for path in found:
+        if path.suffix == ".ipynb":
+            notebooks[path.name] = path
+        elif path.parent == source:
+            shutil.copy(path, target / path.name)
+    for name in sorted(set(notebooks) - expected):
+        missing = sorted(expected - set(notebooks))
+        match = _closest(name, missing)
+        if match:
+            notes.append(f"{name} was graded as {match} (expected file name)")
+            notebooks[match] = notebooks.pop(name)
+        else:
+            notes.append(f"{name} is not part of the assignment and was ignored")
+            notebooks.pop(name)
+    for name in sorted(expected):
+        if name not in notebooks:
+            notes.append(f"{name} is missing: it scores 0")
+            continue
+        problem = notebook_problem(notebooks[name])
+        if problem:
+            notes.append(f"{name} could not be graded: {problem}; it scores 0")
+            continue
+        shutil.copy(notebooks[name], target / name)
+    return notes
+
+
+def _closest(name: str, candidates: list[str]) -> str | None:
+    stem = Path(name).stem.lower()
+    for candidate in candidates:  # the same number prefix ("03_...") is the strongest hint
+        if stem[:3] == candidate[:3] and stem[:2].isdigit():
+            return candidate
+    scored = [(difflib.SequenceMatcher(None, stem, Path(c).stem).ratio(), c) for c in candidates]
+    best = max(scored, default=(0.0, None))
+    return best[1] if best[0] >= 0.6 else None
+
+
+def notebook_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be graded as a notebook, or None."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        return "the file is empty"
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except UnicodeDecodeError:
+        return "the file is not text (is it really a notebook?)"
+    except Exception as exc:  # nbformat raises several kinds for bad JSON
+        return f"the file is not valid notebook JSON ({str(exc).splitlines()[0][:120]})"
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        return f"the notebook structure is invalid ({exc.message[:120]})"
+    return None
+
+
+# -- the worker ----------------------------------------------------------------------------------------
+def run_worker(workspace: Path, student: str) -> None:
+    """Autograde ``workspace/submitted/<student>/`` with nbgrader; runs in its own process."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
+                             assignment_id=ASSIGNMENT)
+    settings = json.loads((workspace / "settings.json").read_text())
+    for key, value in settings.items():
+        setattr(config.SandboxedExecute, key, value)
+    coursedir = CourseDirectory(config=config)
+    Autograde(coursedir=coursedir, config=config).start()
+
+
+@dataclass
+class Outcome:
+    """What happened to one submission in a batch."""
+
+    student: str
+    status: str
+    reason: str = ""
+    seconds: float = 0.0
+    record: dict = field(default_factory=dict)
+
+
+def grade_batch(course: Course, submissions: Path, *, student: str | None = None, jobs: int | None = None,
+                timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
+                ) -> list[Outcome]:
+    """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``."""
+    from .report import progress
+
+    course.root.mkdir(parents=True, exist_ok=True)
+    register_assignment(course.root, course.db_url)
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as batch_dir:
+        batch = Path(batch_dir)
+        folders = collect(submissions, batch / "unpacked")
+        if student:
+            folders = {s: p for s, p in folders.items() if s == student}
+            if not folders:
+                raise SystemExit(f"no submission for student {student!r} in {submissions}")
+        template = batch / "template.db"
+        _snapshot_gradebook(course, template)
+        jobs = jobs or max(1, os.cpu_count() or 1)
+        blas_threads = max(1, (os.cpu_count() or 1) // jobs)
+        settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb}
+        outcomes: list[Outcome] = []
+        bar = progress(len(folders), quiet=quiet)
+
+        def one(item):
+            name, folder = item
+            return _grade_one(course, name, folder, batch, template, settings, blas_threads, timeout)
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for outcome in pool.map(one, sorted(folders.items())):
+                outcomes.append(outcome)
+                bar.step(outcome.student, outcome.status)
+        bar.close()
+    return outcomes
+
+
+def collect(submissions: Path, unpack_to: Path) -> dict[str, Path]:
+    """Map each student to their assignment folder, from a folder or an LMS zip (nbgrader's layout)."""
+    submissions = Path(submissions)
+    if submissions.is_file() and zipfile.is_zipfile(submissions):
+        with zipfile.ZipFile(submissions) as archive:
+            for member in archive.infolist():
+                destination = (unpack_to / member.filename).resolve()
+                if not str(destination).startswith(str(unpack_to.resolve())):
+                    raise SystemExit(f"{submissions}: refusing the unsafe path {member.filename!r} in the zip")
+            archive.extractall(unpack_to)
+        submissions = unpack_to
+        entries = [p for p in submissions.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+        if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / ASSIGNMENT).is_dir():
+            submissions = entries[0]  # a zip holding one top folder
+    if not submissions.is_dir():
+        raise SystemExit(f"{submissions} is neither a folder nor a zip file of submissions")
+    folders = {}
+    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        folder = student_dir / ASSIGNMENT
+        folders[student_dir.name] = folder if folder.is_dir() else student_dir
+    if not folders:
+        raise SystemExit(f"no submissions in {submissions}: expected <student>/{ASSIGNMENT}/<notebook>.ipynb")
+    return folders
+
+
+def _snapshot_gradebook(course: Course, template: Path) -> None:
+    """A gradebook holding the assignment, for a worker to write into (the real one is never shared)."""
+    import sqlite3
+
+    if course.db_url.startswith("sqlite:///"):
+        with sqlite3.connect(course.db_url[len("sqlite:///"):]) as src, sqlite3.connect(template) as dst:
+            src.backup(dst)
+    else:  # another database: a fresh SQLite gradebook with just the assignment
+        register_assignment(template.parent, f"sqlite:///{template}")
+
+
+def _grade_one(course, student, folder, batch, template, settings, blas_threads, timeout) -> Outcome:
+    started = time.monotonic()
+    workspace = batch / f"w-{student}"
+    submitted = workspace / "submitted" / student / ASSIGNMENT
+    try:
+        notes = prepare_submission(folder, submitted)
+    except OSError as exc:
+        notes = [f"the submission folder could not be read ({exc})"]
+        submitted.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, workspace / "gradebook.db")
+    (workspace / "settings.json").write_text(json.dumps(settings))
+    env = dict(os.environ, OMP_NUM_THREADS=str(blas_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
+               MKL_NUM_THREADS=str(blas_threads), PYTHONDONTWRITEBYTECODE="1")
+    log = workspace / "worker.log"
+    budget = timeout * len(NOTEBOOK_NAMES) + 120
+    with open(log, "w") as log_stream:
+        worker = subprocess.Popen([sys.executable, "-m", "autograder.grading", "worker", str(workspace), student],
+                                  stdout=log_stream, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        try:
+            code = worker.wait(timeout=budget)
+            problem = None if code == 0 else f"the grader failed on this submission (exit code {code})"
+        except subprocess.TimeoutExpired:
+            problem = f"grading took longer than {budget:.0f} s and was stopped"
+        finally:
+            _kill_group(worker.pid)  # nothing a submission started outlives its grading
+    seconds = time.monotonic() - started
+    autograded = workspace / "autograded" / student / ASSIGNMENT
+    if problem or not autograded.is_dir():
+        problem = problem or "nbgrader produced no graded notebook"
+        tail = log.read_text(errors="replace")[-2000:]
+        return _record_failure(course, student, notes, problem, tail, seconds)
+    record = _build_record(student, autograded, notes, seconds)
+    (autograded / RESULTS_FILE).write_text(json.dumps(record, indent=1))
+    _merge_scores(course, f"sqlite:///{workspace / 'gradebook.db'}", student)
+    _swap_in(autograded, course.autograded / student / ASSIGNMENT)
+    shutil.rmtree(workspace, ignore_errors=True)
+    return Outcome(student, record["status"], record["reason"], seconds, record)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _build_record(student: str, autograded: Path, notes: list[str], seconds: float) -> dict:
+    notebooks, reasons, tampering = {}, list(notes), False
+    for name in NOTEBOOK_NAMES:
+        path = autograded / f"{name}.results.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text())
+        path.unlink()
+        notebooks[name] = data
+        if data.get("stopped"):
+            reasons.append(f"{name}: {data['stopped']}")
+        reasons += [f"{name}: {note}" for note in data.get("notes") or []]
+        functions = data.get("functions") or {}
+        tampering |= any(f.get("tampering") for f in functions.values()) or bool(data.get("edited_tests"))
+    status = "tampering suspected" if tampering else ("graded with problems" if reasons else "graded")
+    return {"student": student, "assignment": ASSIGNMENT, "status": status, "reason": "; ".join(reasons),
+            "tests_version": tests_version(), "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(
+                timespec="seconds"), "seconds": round(seconds, 2), "notebooks": notebooks}
+
+
+def _record_failure(course: Course, student: str, notes, problem: str, log_tail: str, seconds: float) -> Outcome:
+    """Keep an earlier result if there is one; otherwise record zeros with the reason."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    reason = "; ".join([*notes, problem])
+    with Gradebook(course.db_url) as gb:
+        try:
+            gb.find_submission(ASSIGNMENT, student)
+            earlier = True
+        except MissingEntry:
+            earlier = False
+        if not earlier:
+            gb.update_or_create_student(student)
+            submission = gb.update_or_create_submission(ASSIGNMENT, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score, grade.needs_manual_grade = 0.0, False
+            gb.db.commit()
+    if earlier:
+        return Outcome(student, "regrade failed", f"{reason} (the earlier result is kept)", seconds)
+    record = {"student": student, "assignment": ASSIGNMENT, "status": "error", "reason": reason,
+              "tests_version": tests_version(), "seconds": round(seconds, 2), "notebooks": {},
+              "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "log": log_tail}
+    target = course.record_path(student)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(record, indent=1))
+    return Outcome(student, "error", reason, seconds, record)
+
+
+def _merge_scores(course: Course, workspace_url: str, student: str) -> None:
+    """Copy one submission's scores from a worker's gradebook into the course's, in one transaction."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(workspace_url) as src:
+        submission = src.find_submission(ASSIGNMENT, student)
+        timestamp = submission.timestamp
+        grades = {(nb.name, g.name): (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks
+                  for g in nb.grades}
+        comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student(student)
+        target = gb.update_or_create_submission(ASSIGNMENT, student, timestamp=timestamp)
+        for notebook in target.notebooks:
+            for grade in notebook.grades:
+                score, needs_manual = grades.get((notebook.name, grade.name), (0.0, False))
+                grade.auto_score = score
+                grade.needs_manual_grade = bool(needs_manual) or grade.manual_score is not None
+            for comment in notebook.comments:
+                comment.auto_comment = comments.get((notebook.name, comment.name))
+        gb.db.commit()
+
+
+def _swap_in(new: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staged = final.with_name(final.name + ".new")
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(new, staged)
+    if final.exists():
+        final.rename(old)
+    staged.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m autograder.grading", description="internal: one grading worker")
+    parser.add_argument("verb", choices=["worker"])
+    parser.add_argument("workspace", type=Path)
+    parser.add_argument("student")
+    args = parser.parse_args(argv)
+    run_worker(args.workspace, args.student)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""What the grader tells people: a progress bar, the batch summary, feedback pages and grades.csv."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import html
+import json
+import sys
+import time
+from pathlib import Path
+
+from .course import ASSIGNMENT, NOTEBOOK_NAMES
+
+
+class progress:  # noqa: N801  (used like a function: ``bar = progress(n)``)
+    """A one-line progress bar with an ETA on standard error."""
+
+    def __init__(self, total: int, quiet: bool = False):
+        self.total, self.done, self.quiet, self.started = total, 0, quiet, time.monotonic()
+        self._draw("")
+
+    def step(self, student: str, status: str) -> None:
+        self.done += 1
+        self._draw(f"{student}: {status}")
+
+    def _draw(self, last: str) -> None:
+        if self.quiet:
+            return
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+        filled = int(30 * self.done / max(self.total, 1))
+        eta_text = f"ETA {eta:4.0f} s" if self.done else "ETA    ? s"
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
+                         f"{elapsed:5.0f} s {eta_text}  {last[:40]:<40}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.quiet:
+            sys.stderr.write("\n")
+
+
+def load_records(autograded: Path) -> dict[str, dict]:
+    """The result record of every graded student, by student id."""
+    records = {}
+    for path in sorted(autograded.glob(f"*/{ASSIGNMENT}/results.json")):
+        record = json.loads(path.read_text())
+        records[record["student"]] = record
+    return records
+
+
+def gradebook_scores(db_url: str) -> dict[str, dict]:
+    """Per student: total, maximum and the score of every test cell (``<notebook>:<function>``)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores = {}
+    with Gradebook(db_url) as gb:
+        try:
+            assignment = gb.find_assignment(ASSIGNMENT)
+        except MissingEntry:
+            return {}
+        for submission in assignment.submissions:
+            cells = {}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    function = grade.name[len("test_"):] if grade.name.startswith("test_") else grade.name
+                    cells[f"{notebook.name[:2]}:{function}"] = grade.score
+            scores[submission.student.id] = {"total": submission.score, "max": submission.max_score,
+                                             "cells": cells}
+    return scores
+
+
+def summary(records: dict[str, dict], scores: dict[str, dict], outcomes=None) -> str:
+    """The text printed after a batch: per student, per function, and the slowest submissions."""
+    lines = ["", "Per student", f"  {'student':<16} {'score':>9}  {'status':<22} reason"]
+    for student in sorted(scores):
+        record = records.get(student, {})
+        score = scores[student]
+        lines.append(f"  {student:<16} {score['total']:>4.0f}/{score['max']:<4.0f}  "
+                     f"{record.get('status', '?'):<22} {record.get('reason', '')[:90]}")
+    failures: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    passes: collections.Counter = collections.Counter()
+    counts: collections.Counter = collections.Counter()
+    for record in records.values():
+        for notebook, data in record.get("notebooks", {}).items():
+            for function, result in (data.get("functions") or {}).items():
+                key = f"{notebook[:2]}:{function}"
+                counts[key] += 1
+                if result["passed"]:
+                    passes[key] += 1
+                else:
+                    failures[key][_shorten(result["message"])] += 1
+    lines += ["", "Per function", f"  {'function':<28} {'passed':>7}  most common failure"]
+    for key in sorted(counts):
+        common = failures[key].most_common(1)
+        text = f"{common[0][0]} ({common[0][1]}x)" if common else ""
+        lines.append(f"  {key:<28} {passes[key]:>3}/{counts[key]:<3}  {text[:90]}")
+    timed = sorted(((r.get("seconds", 0), s) for s, r in records.items()), reverse=True)[:3]
+    lines += ["", "Slowest submissions"] + [f"  {s:<16} {t:6.1f} s" for t, s in timed]
+    return "\n".join(lines)
+
+
+def _shorten(message: str) -> str:
+    return message.split(": ", 1)[-1] if message.startswith(tuple("abcdefghijklmnopqrstuvwxyz_")) else message
+
+
+def export_csv(records: dict[str, dict], scores: dict[str, dict], path: Path) -> Path:
+    """``grades.csv``: one row per student with points per graded function, total, status and reason."""
+    columns = sorted({key for score in scores.values() for key in score["cells"]})
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["student", *columns, "total", "max", "status", "reason", "tests_version", "graded_at"])
+        for student in sorted(scores):
+            score, record = scores[student], records.get(student, {})
+            writer.writerow([student, *(_points(score["cells"].get(c)) for c in columns), _points(score["total"]),
+                             _points(score["max"]), record.get("status", ""), record.get("reason", ""),
+                             record.get("tests_version", ""), record.get("graded_at", "")])
+    return path
+
+
+def _points(value) -> str:
+    return "" if value is None else f"{float(value):g}"
+
+
+def feedback_html(record: dict, score: dict) -> str:
+    """A learner's feedback page: each test's points and message, never the hidden tests or their inputs."""
+    esc = html.escape
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback for {esc(record['student'])}"
+             "</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+             ".pass{color:#176b1b}.fail{color:#a31515}img{max-width:100%}</style></head><body>",
+             f"<h1>Feedback: {esc(ASSIGNMENT)}</h1><p>Student <b>{esc(record['student'])}</b>: "
+             f"<b>{score['total']:g} / {score['max']:g}</b> points. Status: {esc(record.get('status', ''))}.</p>"]
+    if record.get("reason"):
+        parts.append(f"<p>Notes: {esc(record['reason'])}</p>")
+    for notebook in NOTEBOOK_NAMES:
+        data = record.get("notebooks", {}).get(notebook)
+        parts.append(f"<h2>{esc(notebook)}</h2>")
+        if not data:
+            parts.append("<p class='fail'>This notebook was not graded (see the notes above).</p>")
+            continue
+        parts.append("<table><tr><th>function</th><th>points</th><th>result</th></tr>")
+        for function, result in (data.get("functions") or {}).items():
+            css = "pass" if result["passed"] else "fail"
+            parts.append(f"<tr><td><code>{esc(function)}</code></td><td>{result['score']:g} / {result['points']:g}"
+                         f"</td><td class='{css}'>{esc(result['message'])}</td></tr>")
+        parts.append("</table>")
+        if data.get("plots"):
+            parts.append("<p>The cost curve your <code>model</code> produced:</p>"
+                         f"<img alt='cost curve' src='data:image/png;base64,{data['plots']}'>")
+    parts.append(f"<p><small>Graded {esc(record.get('graded_at', ''))} with tests version "
+                 f"{esc(record.get('tests_version', ''))}.</small></p></body></html>")
+    return "\n".join(parts)
+
+
+def write_feedback(records: dict[str, dict], scores: dict[str, dict], feedback_dir: Path) -> list[Path]:
+    written = []
+    for student, record in sorted(records.items()):
+        if student not in scores:
+            continue
+        path = feedback_dir / student / ASSIGNMENT / "feedback.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(feedback_html(record, scores[student]))
+        written.append(path)
+    return written

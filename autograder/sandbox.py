@@ -1,0 +1,184 @@
+"""Lock down a process that runs a learner's code, before any of that code runs.
+
+Two entry points, both started by the grader as separate processes:
+
+* ``python -m autograder.sandbox kernel -f CONNECTION_FILE`` starts an IPython kernel for a submission:
+  resource limits, another OS user where possible, then a guard (a PEP 578 audit hook, which cannot be
+  removed once installed) that refuses reading the course's private files (solutions, gradebook, other
+  submissions), writing outside the kernel's scratch folder, starting processes, opening network
+  connections and ``ctypes``.
+* ``python -m autograder.sandbox verify`` reads one job on standard input: a learner's function with its
+  imports and helpers, the reference versions of the functions it calls, and inputs. It runs the function
+  under a stricter guard (nothing may be written, only the Python installation may be read) and prints
+  the encoded results. Whether they are right is decided by the grader, never here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+
+# Names in the environment through which the grader configures a sandbox.
+ENV_SCRATCH = "COURSE_SANDBOX_SCRATCH"  # the only folder the kernel may write to
+ENV_PRIVATE = "COURSE_SANDBOX_PRIVATE"  # os.pathsep-separated folders the kernel may not read
+ENV_PUBLIC = "COURSE_SANDBOX_PUBLIC"  # folders inside a private one that may still be read
+ENV_MEMORY = "COURSE_SANDBOX_MEMORY_MB"
+ENV_CPU = "COURSE_SANDBOX_CPU_SECONDS"
+ENV_USER = "COURSE_SANDBOX_UID"  # when set (and running as root), the numeric user id to switch to
+
+_SPAWN_EVENTS = {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+                 "subprocess.Popen", "pty.spawn", "os.kill", "os.killpg", "signal.pthread_kill"}
+_NETWORK_EVENTS = {"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+                   "urllib.Request", "http.client.connect"}
+_PATH_WRITE_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink",
+                      "os.link", "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move"}
+_INTROSPECTION_EVENTS = {"gc.get_objects", "gc.get_referrers", "gc.get_referents"}
+_BLOCKED_IMPORTS = {"_posixsubprocess", "_ctypes", "ctypes", "_socket", "socket", "multiprocessing"}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+class SandboxViolation(PermissionError):
+    """Something the grading sandbox does not allow."""
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def _roots(value: str | None) -> tuple[str, ...]:
+    return tuple(os.path.realpath(p) for p in (value or "").split(os.pathsep) if p)
+
+
+def install_guard(*, writable: tuple[str, ...], private: tuple[str, ...] = (), public: tuple[str, ...] = (),
+                  readable_only: tuple[str, ...] | None = None) -> None:
+    """Install the audit hook. ``readable_only``, when given, is the complete list of readable folders."""
+    # Modules numpy or IPython already imported stay usable, but their dangerous calls are audited below;
+    # the one that can start a process without an audit event is taken away.
+    sys.modules.pop("_posixsubprocess", None)
+    subprocess_module = sys.modules.get("subprocess")
+    if subprocess_module is not None and hasattr(subprocess_module, "_fork_exec"):
+        subprocess_module._fork_exec = None
+    realpath = os.path.realpath  # bound now, so a learner replacing os.path.realpath changes nothing
+
+    def deny(what: str) -> None:
+        raise SandboxViolation(f"not allowed while grading: {what}")
+
+    def guard(event: str, args: tuple) -> None:
+        if event == "open":
+            path, mode, flags = args
+            if path is None or isinstance(path, int):
+                return
+            where = realpath(os.fsdecode(path))
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & _WRITE_FLAGS)
+            if writing and not _under(where, writable):
+                deny(f"writing {where}")
+            if _under(where, private) and not _under(where, public):
+                deny(f"reading {where}")
+            if readable_only is not None and not _under(where, readable_only):
+                deny(f"reading {where}")
+        elif event in _PATH_WRITE_EVENTS:
+            for arg in args:
+                if isinstance(arg, str | bytes) and not _under(realpath(os.fsdecode(arg)), writable):
+                    deny(f"{event} on {os.fsdecode(arg)}")
+        elif event in _SPAWN_EVENTS:
+            deny("starting or signalling processes")
+        elif event in _NETWORK_EVENTS:
+            deny("network access")
+        elif event.startswith("ctypes."):
+            deny("ctypes")
+        elif event in _INTROSPECTION_EVENTS:
+            deny(event)
+        elif event == "import" and args and args[0] in _BLOCKED_IMPORTS:
+            deny(f"importing {args[0]}")
+
+    sys.addaudithook(guard)
+
+
+def apply_limits(memory_mb: int | None, cpu_seconds: int | None) -> None:
+    """Cap address space and CPU time; exceeding them ends in MemoryError or the process being killed."""
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if cpu_seconds:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _switch_user() -> None:
+    uid = os.environ.get(ENV_USER)
+    if uid and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(int(uid))
+        os.setuid(int(uid))
+
+
+def run_kernel(argv: list[str]) -> None:
+    """Start an IPython kernel with limits and the guard in place before the first cell runs."""
+    apply_limits(int(os.environ.get(ENV_MEMORY, "0")) or None, int(os.environ.get(ENV_CPU, "0")) or None)
+    import matplotlib  # noqa: F401  (loaded before the guard: it reads its own configuration)
+    import numpy  # noqa: F401
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(argv)  # reads the connection file, opens the sockets
+    _switch_user()
+    scratch = os.environ[ENV_SCRATCH]
+    install_guard(writable=(os.path.realpath(scratch), "/dev/null"), private=_roots(os.environ.get(ENV_PRIVATE)),
+                  public=_roots(os.environ.get(ENV_PUBLIC)))
+    app.start()
+
+
+def run_verify() -> None:
+    """Run one verification job read from standard input; print the results after a marker line."""
+    from . import serialize
+    from .checks import decode_cases
+
+    job = json.loads(sys.stdin.read())
+    apply_limits(job.get("memory_mb"), job.get("cpu_seconds"))
+    os.chdir(job["scratch"])
+    import numpy as np  # noqa: F401  (loaded before the guard, like the learner's kernel had it)
+
+    readable = tuple(os.path.realpath(p) for p in job["readable"])
+    install_guard(writable=("/dev/null",), readable_only=readable)
+    real_stdout = sys.stdout
+    sys.stdout = sys.stderr  # whatever the learner prints is not mistaken for results
+
+    namespace: dict = {"__name__": "__learner__"}
+    outcome: dict = {"cases": []}
+    try:
+        exec(compile(job["references"], "<reference>", "exec"), namespace)
+        exec(compile(job["module"], "<your notebook>", "exec"), namespace)
+        function = namespace[job["target"]]
+    except BaseException as exc:  # noqa: BLE001  (any failure to define the function is reported as such)
+        outcome["error"] = _describe(exc)
+    else:
+        for case in decode_cases(job["cases"]):
+            try:
+                value = case.call(function)
+                outcome["cases"].append({"result": json.loads(serialize.dumps(value))})
+            except BaseException as exc:  # noqa: BLE001
+                outcome["cases"].append({"error": _describe(exc)})
+    real_stdout.write(job["marker"] + json.dumps(outcome) + "\n")
+    real_stdout.flush()
+
+
+def _describe(exc: BaseException) -> str:
+    """``TypeError: message (in propagate)``: the learner's innermost function, none of the grader's frames."""
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<your notebook>":
+            where = f" (in {tb.tb_frame.f_code.co_name})"
+        tb = tb.tb_next
+    return f"{type(exc).__name__}: {str(exc)[:300]}{where}"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "kernel":
+        run_kernel(sys.argv[2:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "verify":
+        run_verify()
+    else:
+        sys.exit("usage: python -m autograder.sandbox kernel -f CONNECTION_FILE | verify < job.json")
