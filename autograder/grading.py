@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -368,7 +369,8 @@ def _merge_scores(course: Course, workspace_url: str, student: str) -> None:
         grades = {(nb.name, g.name): (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks
                   for g in nb.grades}
         comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
-    with Gradebook(course.db_url) as gb:
+    with Gradebook(course.db_url) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings about lazily added rows
         gb.update_or_create_student(student)
         target = gb.update_or_create_submission(ASSIGNMENT, student, timestamp=timestamp)
         for notebook in target.notebooks:

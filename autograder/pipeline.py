@@ -252,11 +252,23 @@ def _kernel_environment(scratch: Path, memory_mb: int, extra_private: str) -> di
         "HOME": str(scratch), "IPYTHONDIR": str(scratch / ".ipython"), "MPLCONFIGDIR": str(scratch / ".matplotlib"),
         "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONDONTWRITEBYTECODE": "1",
     }
+    _share_font_cache(scratch / ".matplotlib")
     uid = sandbox_uid()
     if uid is not None:
         env[sandbox.ENV_USER] = str(uid)
-        os.chown(scratch, uid, uid)
+        for path in [scratch, *scratch.rglob("*")]:
+            os.chown(path, uid, uid)
     return env
+
+
+def _share_font_cache(target: Path) -> None:
+    """Give the kernel matplotlib's font list, which would otherwise be rebuilt (seconds) for every notebook."""
+    import matplotlib
+    from matplotlib import font_manager  # noqa: F401  (builds the grader's own cache once if needed)
+
+    target.mkdir(parents=True, exist_ok=True)
+    for cache in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
+        shutil.copy(cache, target / cache.name)
 
 
 def sandbox_uid() -> int | None:
