@@ -44,10 +44,14 @@ class KnownFunction:
         return p[0] * np.sin(p[1] * x)  # sin
 
     def __repr__(self):
-        names = {"poly": " + ".join(f"{c:g}·x^{i}" for i, c in enumerate(self.params)),
-                 "exp": f"{self.params[0]:g}·exp({self.params[1]:g}x)",
-                 "log": f"{self.params[0]:g}·log(x)", "sin": f"{self.params[0]:g}·sin({self.params[1]:g}x)"}
-        return f"f(x) = {names[self.kind]}"
+        p = self.params
+        if self.kind == "poly":
+            return "f(x) = " + " + ".join(f"{c:g}·x^{i}" for i, c in enumerate(p))
+        if self.kind == "exp":
+            return f"f(x) = {p[0]:g}·exp({p[1]:g}x)"
+        if self.kind == "log":
+            return f"f(x) = {p[0]:g}·log(x)"
+        return f"f(x) = {p[0]:g}·sin({p[1]:g}x)"
 
 
 def _encode(value: Any) -> Any:

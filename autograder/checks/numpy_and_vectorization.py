@@ -175,7 +175,9 @@ def _softmax_hint(case, expected, actual):
         return None
     x = np.asarray(case.args[0], dtype=float)
     e = np.exp(x)
-    if got.shape == x.shape and x.shape[0] > 1 and _same(got, e / np.sum(e, axis=0, keepdims=True)):
+    if got.shape == x.shape and _same(got, e / np.sum(e, axis=0, keepdims=True)):
+        if x.shape[0] == 1:
+            return "every value is 1: the sums were taken down each column (axis=0); sum each row with axis=1"
         return "each column sums to 1 instead of each row: sum over axis=1 (the columns of each row)"
     if _same(got, e / np.sum(e)):
         return "the whole matrix sums to 1: divide by one sum per row, np.sum(x_exp, axis=1, keepdims=True)"
