@@ -21,11 +21,14 @@ class NotebookCode:
     """The parts of a notebook's code the grader rebuilds a function from."""
 
     imports: list[str] = field(default_factory=list)  # top-level import statements, in order
+    definitions: list[str] = field(default_factory=list)  # top-level classes and literal constants
     functions: dict[str, str] = field(default_factory=dict)  # name -> source of its last top-level def
     unparsable_cells: int = 0  # code cells that are not valid Python (they are skipped)
 
     def module_for(self, target: str, exclude: set[str] = frozenset()) -> str:
-        """Source of a module defining ``target`` with the notebook's imports and helper functions.
+        """Source of a module defining ``target`` with the notebook's imports, helper functions, classes and
+        constants (top-level assignments of literals; other top-level code, such as loading data or training,
+        is not run).
 
         Imports are wrapped so that one that cannot run where the function is checked (a plotting
         or data module) does not stop the function itself from being checked. Functions named in
@@ -33,7 +36,7 @@ class NotebookCode:
         """
         if target not in self.functions:
             raise KeyError(target)
-        parts = [self.imports_source()]
+        parts = [self.imports_source(), *self.definitions]
         parts += [src for name, src in self.functions.items() if name != target and name not in exclude]
         parts.append(self.functions[target])
         return "\n\n".join(parts) + "\n"
@@ -69,11 +72,21 @@ def read_code(nb: nbformat.NotebookNode) -> NotebookCode:
         for node in tree.body:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 code.imports.append(ast.unparse(node))
+            elif isinstance(node, ast.ClassDef) or (isinstance(node, ast.Assign) and _is_literal(node.value)):
+                code.definitions.append(ast.unparse(node))
             elif isinstance(node, ast.FunctionDef):
                 code.functions.pop(node.name, None)  # a later definition wins, and moves to the end
                 code.functions[node.name] = ast.unparse(node)
     code.imports = list(dict.fromkeys(code.imports))
     return code
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def names_used(function_source: str) -> set[str]:

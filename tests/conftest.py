@@ -1,0 +1,25 @@
+"""Shared fixtures: paths of the course, and the original dataset when the environment provides it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ORIGINAL_DIR = os.environ.get("CATVNONCAT_DIR")
+
+
+@pytest.fixture
+def original_dataset_dir() -> Path:
+    """The folder of the original deeplearning.ai files; the test is skipped (saying why) without it."""
+    if not ORIGINAL_DIR or not (Path(ORIGINAL_DIR) / "train_catvnoncat.h5").exists():
+        pytest.skip("the original deeplearning.ai dataset is not available: set CATVNONCAT_DIR to the folder "
+                    "holding train_catvnoncat.h5 and test_catvnoncat.h5 to run this check")
+    return Path(ORIGINAL_DIR)
+
+
+@pytest.fixture
+def course_dataset(monkeypatch):
+    """Make lr_utils load the course's own dataset even when CATVNONCAT_DIR is set for the run."""
+    monkeypatch.delenv("CATVNONCAT_DIR", raising=False)

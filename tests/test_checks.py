@@ -1,0 +1,98 @@
+"""Do the checks agree with the reference solution, and does the policy accept and refuse what it says?"""
+
+import numpy as np
+import pytest
+
+from autograder.checks import Case, CheckFailure, decode_cases, encode_cases
+from autograder.checks.policy import Expect, compare
+from autograder.course import NOTEBOOK_NAMES
+from autograder.reference import reference_function
+from autograder.verify import checks_for
+
+ALL_FUNCTIONS = [(nb, name) for nb in NOTEBOOK_NAMES for name in checks_for(nb).functions]
+
+
+@pytest.mark.parametrize(("notebook", "name"), ALL_FUNCTIONS)
+def test_visible_examples_are_the_reference_results(notebook, name):
+    """The literal expected values shown to learners must be what the reference solution returns."""
+    check = checks_for(notebook)[name]
+    assert check.visible, f"{name} has no visible example"
+    reference = reference_function(notebook, name)
+    for number, case in enumerate(check.visible, start=1):
+        check.judge(case, case.call(reference), f"visible example {number}")
+
+
+@pytest.mark.parametrize(("notebook", "name"), ALL_FUNCTIONS)
+def test_reference_passes_fresh_hidden_cases_after_a_round_trip(notebook, name):
+    checks = checks_for(notebook)
+    reference = reference_function(notebook, name)
+    for seed in range(5):
+        cases = decode_cases(encode_cases(checks.fresh_cases(name, seed=seed)))
+        for case in cases:
+            checks[name].judge(case, case.call(reference), "hidden")
+
+
+def test_hidden_cases_differ_between_runs():
+    checks = checks_for("03_logistic_regression_with_a_neural_network_mindset")
+    first, second = checks.fresh_cases("propagate"), checks.fresh_cases("propagate")
+    assert any(a.args[2].shape != b.args[2].shape or not np.array_equal(a.args[2], b.args[2])
+               for a, b in zip(first, second, strict=True))
+
+
+POLICY_ACCEPTS = [
+    (0.25, 0.25), (0.25, np.float64(0.25)), (0.25, np.array(0.25)), (0.25, 0.25 + 1e-9),
+    (np.array([[1.0], [2.0]]), np.array([[1.0], [2.0]], dtype=np.float32)),
+    ([0.5, 0.25], np.array([0.5, 0.25])), ([0.5, 0.25], (np.float64(0.5), np.array(0.25))),
+]
+POLICY_REFUSES = [
+    (0.25, np.array([0.25]), "single number"),
+    (0.25, np.array([[0.25]]), "single number"),
+    (0.25, "0.25", "should be a number"),
+    (np.zeros((3, 1)), np.zeros(3), "column vector"),
+    (np.zeros((3, 1)), np.zeros((1, 3)), "transpose"),
+    (np.zeros((3, 1)), [0.0, 0.0, 0.0], "numpy array"),
+    (np.array([[1.0], [2.0]]), np.array([[-1.0], [-2.0]]), "opposite sign"),
+    (np.array([[1.0], [2.0]]), np.array([[5.0], [10.0]]), "m = 5 times too large"),
+    (np.array([[1.0], [2.0]]), np.array([[1.0], [np.nan]]), "NaN"),
+    ([0.5, 0.25], [0.5], "has 1 entries"),
+]
+
+
+@pytest.mark.parametrize(("expected", "actual"), POLICY_ACCEPTS)
+def test_policy_accepts(expected, actual):
+    compare(expected, actual, Expect("value", m=5))
+
+
+@pytest.mark.parametrize(("expected", "actual", "words"), POLICY_REFUSES)
+def test_policy_refuses_with_a_reason(expected, actual, words):
+    with pytest.raises(CheckFailure, match=words):
+        compare(expected, actual, Expect("value", m=5))
+
+
+def test_labels_accept_any_numeric_dtype_and_name_probabilities():
+    expected = np.array([[1.0, 0.0, 1.0]])
+    for dtype in (int, float, bool):
+        compare(expected, expected.astype(dtype), Expect("Y_prediction", labels=True))
+    with pytest.raises(CheckFailure, match="0.5 threshold"):
+        compare(expected, np.array([[0.9, 0.2, 0.7]]), Expect("Y_prediction", labels=True))
+
+
+def test_a_lying_ndarray_subclass_is_not_accepted():
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(self.shape, dtype=bool)
+
+    liar = np.zeros((2, 1)).view(Liar)
+    with pytest.raises(CheckFailure):
+        compare(np.array([[1.0], [2.0]]), liar, Expect("w"))
+
+
+def test_a_case_gives_the_function_copies_of_its_inputs():
+    x = np.array([1.0, 2.0])
+
+    def clobber(values):
+        values *= 0
+        return values
+
+    Case((x,)).call(clobber)
+    assert x.tolist() == [1.0, 2.0]
