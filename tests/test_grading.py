@@ -1,0 +1,217 @@
+"""Does a batch grade to the exact expected scores, whatever the submissions do?
+
+One batch holds the bundled sample submissions and a fixture submission for each failure mode seen on
+plain nbgrader; every correct piece of work must keep its points and every submission gets a record.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import report
+from autograder.course import ASSIGNMENT, SAMPLE_SUBMISSIONS
+from autograder.grading import Course, grade_batch
+from autograder.reference import reference_code
+from autograder.submissions import filled, write_submission
+
+NB03 = "03_logistic_regression_with_a_neural_network_mindset"
+FULL_03 = 11.0
+
+
+def _with_cell(source: str, after: str, nb=None) -> nbformat.NotebookNode:
+    """Notebook 03 solved, with an extra code cell inserted after the cell ``after``."""
+    nb = nb or filled(NB03)
+    index = next(i for i, c in enumerate(nb.cells) if c.get("id") == after) + 1
+    nb.cells.insert(index, nbformat.v4.new_code_cell(source, id=f"extra-{index}"))
+    return nb
+
+
+def _answer(name: str, old: str, new: str) -> str:
+    source = reference_code(NB03).functions[name]
+    assert old in source
+    return source.replace(old, new)
+
+
+def _hostile_submissions(folder: Path) -> None:
+    only_03 = lambda student, nb: write_submission(folder, student, {NB03: nb})  # noqa: E731
+    only_03("correct_03", filled(NB03))
+    only_03("wrong_propagate", filled(NB03, {"propagate": _answer("propagate", "/ m\n    db", "\n    db")}))
+    only_03("warnings", filled(NB03, {"propagate": _answer(
+        "propagate", "    m = X.shape[1]",
+        "    m = X.shape[1]\n    import warnings\n    warnings.warn('old API', DeprecationWarning)\n"
+        "    np.log(np.zeros(1))  # RuntimeWarning: divide by zero")}))
+    only_03("patches_allclose", _with_cell(
+        "import numpy\nnumpy.allclose = lambda *a, **k: True\nnumpy.isclose = lambda a, b, **k: numpy.ones("
+        "numpy.shape(a), bool)\nimport autograder.checks.policy as p\np.compare = lambda *a, **k: None",
+        "md-01", filled(NB03, {"propagate": "def propagate(w, b, X, Y):\n    return {'dw': w * 0, 'db': 0.0}, 0.0\n"})))
+    only_03("lying_subclass", filled(NB03, {"predict": (
+        "class Liar(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(self.shape, bool)\n\n"
+        "def predict(w, b, X):\n    return np.zeros((1, X.shape[1])).view(Liar)\n")}))
+    only_03("kills_kernel", _with_cell("import os\nos._exit(0)", "test_propagate"))
+    only_03("endless_loop", _with_cell(
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", "test_optimize"))
+    only_03("memory_hog", _with_cell("hog = bytearray(8 * 1024**3)", "test_predict"))
+    only_03("reads_solutions", _with_cell(
+        "import glob\nstolen = [open(p).read() for p in glob.glob('/**/solutions/**/*.ipynb', recursive=True)]\n"
+        "print(len(stolen))", "md-01"))
+    only_03("background_process", _with_cell(
+        "import subprocess\nsubprocess.Popen(['sleep', '60'])", "md-01"))
+    flags = filled(NB03)
+    for cell in flags.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == "test_propagate":
+            meta["grade"] = False
+        if meta.get("grade_id") == "test_predict":
+            meta["grade_id"] = "renamed"
+            cell.source = "print('all good')"
+    only_03("edited_test_cells", flags)
+    dup = filled(NB03)
+    dup.cells += [nbformat.v4.new_code_cell(c.source, id=f"dup-{i}", metadata=dict(c.metadata))
+                  for i, c in enumerate(dup.cells) if c.get("id") in ("sigmoid", "test_sigmoid")]
+    only_03("duplicated_cells", dup)
+    write_submission(folder, "bad_json", {NB03: b"{not json"})
+    write_submission(folder, "empty_file", {NB03: b""})
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    shutil.copytree(SAMPLE_SUBMISSIONS, folder, dirs_exist_ok=True)
+    _hostile_submissions(folder)
+    course = Course(tmp_path_factory.mktemp("course"))
+    outcomes = grade_batch(course, folder, jobs=2, timeout=300, cell_timeout=60, memory_mb=2048, quiet=True)
+    records = report.load_records(course.autograded)
+    scores = report.gradebook_scores(course.db_url)
+    return course, {o.student: o for o in outcomes}, records, scores
+
+
+def _functions(records, student):
+    return {f: r for f, r in records[student]["notebooks"][NB03]["functions"].items()}
+
+
+def test_sample_submissions_get_their_exact_scores(batch):
+    _, _, _, scores = batch
+    assert {s: scores[s]["total"] for s in ("ada", "ben", "cy")} == {"ada": 25.0, "ben": 14.0, "cy": 5.0}
+
+
+def test_every_submission_has_a_recorded_result_and_reason(batch):
+    _, outcomes, records, scores = batch
+    assert set(records) == set(outcomes) == set(scores)
+    for student in ("cy", "kills_kernel", "endless_loop", "bad_json", "empty_file"):
+        assert records[student]["reason"], student
+        assert records[student]["tests_version"]
+
+
+def test_a_wrong_propagate_costs_only_the_propagate_points(batch):
+    _, _, records, scores = batch
+    assert scores["wrong_propagate"]["total"] == FULL_03 - 3
+    assert [f for f, r in _functions(records, "wrong_propagate").items() if not r["passed"]] == ["propagate"]
+
+
+def test_warnings_are_not_failures(batch):
+    _, _, _, scores = batch
+    assert scores["warnings"]["total"] == FULL_03
+
+
+@pytest.mark.parametrize("student", ["patches_allclose", "lying_subclass"])
+def test_cheats_gain_no_points(batch, student):
+    _, _, records, scores = batch
+    assert scores[student]["total"] < FULL_03
+    cheated = "propagate" if student == "patches_allclose" else "predict"
+    assert not _functions(records, student)[cheated]["passed"]
+
+
+def test_patched_comparisons_are_reported_as_tampering(batch):
+    _, _, records, _ = batch
+    assert records["patches_allclose"]["status"] == "tampering suspected"
+    assert records["correct_03"]["status"] == "graded"
+
+
+def test_a_dead_kernel_keeps_what_ran_and_zeroes_the_rest(batch):
+    _, _, records, scores = batch
+    functions = _functions(records, "kills_kernel")
+    assert [f for f, r in functions.items() if r["passed"]] == ["sigmoid", "initialize_with_zeros", "propagate"]
+    assert scores["kills_kernel"]["total"] == 5
+    assert "kernel died" in records["kills_kernel"]["reason"]
+
+
+def test_an_endless_loop_is_stopped_as_a_timeout(batch):
+    _, _, records, scores = batch
+    assert scores["endless_loop"]["total"] == 1 + 1 + 3 + 2  # everything up to and including optimize
+    assert "ran out of time" in records["endless_loop"]["reason"]
+
+
+def test_a_memory_hog_fails_alone(batch):
+    _, _, records, scores = batch
+    assert scores["memory_hog"]["total"] == FULL_03
+    cells = records["memory_hog"]["notebooks"][NB03]["cells"]
+    assert any(c["status"] == "out of memory" for c in cells.values())
+
+
+@pytest.mark.parametrize("student", ["reads_solutions", "background_process"])
+def test_reaching_outside_the_submission_is_refused(batch, student):
+    course, _, records, scores = batch
+    cells = records[student]["notebooks"][NB03]["cells"]
+    assert any(c["status"] == "error" for c in cells.values())
+    assert scores[student]["total"] == FULL_03  # the refusal costs nothing else
+
+
+def test_edited_test_cells_are_restored_and_scored(batch):
+    _, _, records, scores = batch
+    assert scores["edited_test_cells"]["total"] == FULL_03
+    assert records["edited_test_cells"]["status"] == "tampering suspected"
+
+
+def test_duplicated_cells_do_not_break_grading(batch):
+    _, _, _, scores = batch
+    assert scores["duplicated_cells"]["total"] == FULL_03
+
+
+@pytest.mark.parametrize("student", ["bad_json", "empty_file"])
+def test_unreadable_notebooks_score_zero_with_a_reason(batch, student):
+    _, _, records, scores = batch
+    assert scores[student]["total"] == 0
+    assert "could not be graded" in records[student]["reason"]
+
+
+def test_regrading_one_student_replaces_the_result_without_duplicates(batch):
+    course, _, _, _ = batch
+    folder = course.root / "regrade"
+    write_submission(folder, "wrong_propagate", {NB03: filled(NB03)})
+    grade_batch(course, folder, student="wrong_propagate", jobs=1, timeout=300, quiet=True)
+    scores = report.gradebook_scores(course.db_url)
+    assert scores["wrong_propagate"]["total"] == FULL_03
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        assert len([s for s in gb.find_assignment(ASSIGNMENT).submissions if s.student.id == "wrong_propagate"]) == 1
+
+
+def test_feedback_and_export(batch):
+    course, _, records, scores = batch
+    pages = report.write_feedback(records, scores, course.feedback)
+    ada = (course.feedback / "ada" / ASSIGNMENT / "feedback.html").read_text()
+    assert "25 / 25" in ada and "cost curve" in ada
+    assert "checks.hidden" not in ada and "cases=" not in ada
+    assert len(pages) == len(records)
+    path = report.export_csv(records, scores, course.root / "grades.csv")
+    rows = {row["student"]: row for row in csv.DictReader(path.open())}
+    assert rows["ben"]["total"] == "14" and rows["ben"]["03:optimize"] == "0" and rows["ben"]["03:propagate"] == "3"
+    assert rows["patches_allclose"]["status"] == "tampering suspected"
+
+
+def test_check_grades_a_notebook_outside_the_course_folder(tmp_path):
+    notebook = tmp_path / "my_work.ipynb"
+    nbformat.write(filled(NB03, {"predict": _answer("predict", "(A > 0.5).astype(float)", "A")}), notebook)
+    result = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(notebook)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert "FAIL  predict" in result.stdout and "PASS  propagate" in result.stdout
+    assert "total: 9/11" in result.stdout
