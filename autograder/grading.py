@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import difflib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -173,6 +174,8 @@ def run_worker(workspace: Path, student: str) -> None:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would bury the log
     config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
                              assignment_id=ASSIGNMENT)
     settings = json.loads((workspace / "settings.json").read_text())
@@ -293,8 +296,7 @@ def _grade_one(course, student, folder, batch, template, settings, blas_threads,
     autograded = workspace / "autograded" / student / ASSIGNMENT
     if problem or not autograded.is_dir():
         problem = problem or "nbgrader produced no graded notebook"
-        tail = log.read_text(errors="replace")[-2000:]
-        return _record_failure(course, student, notes, problem, tail, seconds)
+        return _record_failure(course, student, notes, problem, log.read_text(errors="replace")[-20000:], seconds)
     record = _build_record(student, autograded, notes, seconds)
     (autograded / RESULTS_FILE).write_text(json.dumps(record, indent=1))
     _merge_scores(course, f"sqlite:///{workspace / 'gradebook.db'}", student)

@@ -58,8 +58,22 @@ def test_function(cell: NotebookNode) -> str | None:
     return grade_id[len("test_"):] if utils.is_grade(cell) and grade_id.startswith("test_") else None
 
 
-def _normalised(source: str) -> str:
-    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+def _released(source: str) -> str:
+    """A test cell's source as learners get it: without the hidden tests, whitespace normalised."""
+    lines, hidden = [], False
+    for line in source.splitlines():
+        if "BEGIN HIDDEN TESTS" in line:
+            hidden = True
+        elif "END HIDDEN TESTS" in line:
+            hidden = False
+        elif not hidden:
+            lines.append(line.rstrip())
+    return "\n".join(lines).strip()
+
+
+def _grading_notes(nb: NotebookNode) -> dict:
+    """Notes kept in the notebook's metadata: nbgrader's two phases do not share their resources."""
+    return nb.metadata.setdefault("course_grading", {"notes": [], "edited_tests": False})
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -75,7 +89,8 @@ class RestoreGradedCells(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        notes = resources.setdefault("course", {}).setdefault("notes", [])
+        record = _grading_notes(nb)
+        notes = record["notes"]
         with Gradebook(info["db_url"]) as gb:
             try:
                 notebook = gb.find_notebook(info["notebook"], info["assignment"])
@@ -84,11 +99,13 @@ class RestoreGradedCells(NbGraderPreprocessor):
             points = {cell.name: cell.max_score for cell in notebook.grade_cells}
             solutions = {cell.name for cell in notebook.solution_cells}
             sources = {cell.name: cell for cell in notebook.source_cells}
+            present = set()
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader")
                 name = meta.get("grade_id") if meta else None
                 if name not in sources:
                     continue
+                present.add(name)
                 wanted = {"grade": name in points, "solution": name in solutions, "locked": sources[name].locked}
                 changed = [key for key, value in wanted.items() if bool(meta.get(key)) != value]
                 if name in points and float(meta.get("points", -1)) != float(points[name]):
@@ -98,9 +115,12 @@ class RestoreGradedCells(NbGraderPreprocessor):
                 meta.update(wanted)
                 if name in points:
                     meta["points"] = points[name]
-                if sources[name].locked and _normalised(cell.source) != _normalised(sources[name].source):
-                    notes.append(f"cell {name}: locked cell was edited; the original was restored")
-                    resources["course"]["edited_tests"] = True
+                if name in points and sources[name].locked and _released(cell.source) != _released(
+                        sources[name].source):
+                    notes.append(f"cell {name}: the test cell was edited; the original was restored")
+                    record["edited_tests"] = True
+            for name in sorted(set(points) - present):
+                notes.append(f"cell {name}: missing from the notebook (deleted or renamed); the original was put back")
         return nb, resources
 
 
@@ -189,6 +209,7 @@ class SandboxedExecute(Execute):
         finally:
             resources["metadata"]["path"] = build
             shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(_spec_dir(scratch), ignore_errors=True)
         course["stopped"] = self._stopped
         return nb, resources
 
@@ -234,9 +255,14 @@ class SandboxedExecute(Execute):
         return cell, resources
 
 
+def _spec_dir(scratch: Path) -> Path:
+    """Where the sandbox kernel's kernelspec is written for one notebook (beside, not inside, the scratch)."""
+    return scratch.parent / f"{scratch.name}-spec"
+
+
 def _kernel_environment(scratch: Path, memory_mb: int, extra_private: str) -> dict[str, str]:
     """Environment of the sandboxed kernel: its limits, what it may read and write, one BLAS thread."""
-    spec_dir = scratch.parent / f"{scratch.name}-spec"
+    spec_dir = _spec_dir(scratch)
     kernel_dir = spec_dir / "kernels" / KERNEL_NAME
     kernel_dir.mkdir(parents=True, exist_ok=True)
     (kernel_dir / "kernel.json").write_text(json.dumps({
@@ -361,7 +387,8 @@ class WriteResults(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         course = resources.get("course", {})
-        record = {key: course.get(key) for key in ("functions", "cells", "stopped", "notes", "edited_tests")}
+        record = {key: course.get(key) for key in ("functions", "cells", "stopped")}
+        record.update(nb.metadata.get("course_grading", {}))
         record["plots"] = _cost_curve(nb)
         path = Path(resources["metadata"]["path"]) / f"{resources['nbgrader']['notebook']}.results.json"
         path.write_text(json.dumps(record, indent=1))

@@ -1,8 +1,8 @@
 """Do environment.yml and pyproject.toml describe the same packages?"""
 
 import re
-import tomllib
 
+import tomllib
 import yaml  # PyYAML: installed with jupyter (jupyter-events)
 
 from autograder.course import ROOT

@@ -16,10 +16,10 @@ import nbformat
 import pytest
 
 from autograder import report
-from autograder.course import ASSIGNMENT, SAMPLE_SUBMISSIONS
+from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, SAMPLE_SUBMISSIONS
 from autograder.grading import Course, grade_batch
 from autograder.reference import reference_code
-from autograder.submissions import filled, write_submission
+from autograder.submissions import filled, student_notebook, write_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"
 FULL_03 = 11.0
@@ -76,6 +76,7 @@ def _hostile_submissions(folder: Path) -> None:
     dup.cells += [nbformat.v4.new_code_cell(c.source, id=f"dup-{i}", metadata=dict(c.metadata))
                   for i, c in enumerate(dup.cells) if c.get("id") in ("sigmoid", "test_sigmoid")]
     only_03("duplicated_cells", dup)
+    write_submission(folder, "untouched", {name: student_notebook(name) for name in NOTEBOOK_NAMES})
     write_submission(folder, "bad_json", {NB03: b"{not json"})
     write_submission(folder, "empty_file", {NB03: b""})
 
@@ -99,6 +100,12 @@ def _functions(records, student):
 def test_sample_submissions_get_their_exact_scores(batch):
     _, _, _, scores = batch
     assert {s: scores[s]["total"] for s in ("ada", "ben", "cy")} == {"ada": 25.0, "ben": 14.0, "cy": 5.0}
+
+
+def test_untouched_student_notebooks_score_zero_without_breaking_the_grader(batch):
+    _, _, records, scores = batch
+    assert scores["untouched"]["total"] == 0
+    assert set(records["untouched"]["notebooks"]) == set(NOTEBOOK_NAMES)
 
 
 def test_every_submission_has_a_recorded_result_and_reason(batch):
