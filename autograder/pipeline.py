@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -103,7 +103,14 @@ class RestoreGradedCells(NbGraderPreprocessor):
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader")
                 name = meta.get("grade_id") if meta else None
-                if name not in sources:
+                if meta is not None and name not in sources:
+                    # an id the assignment does not know (a renamed cell, or one copied in): an ordinary cell
+                    del cell.metadata["nbgrader"]
+                    if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+                        record["edited_tests"] = True
+                        notes.append(f"cell {name or '(no id)'}: not part of the assignment; run as an ordinary cell")
+                    continue
+                if name is None:
                     continue
                 present.add(name)
                 wanted = {"grade": name in points, "solution": name in solutions, "locked": sources[name].locked}
@@ -112,6 +119,7 @@ class RestoreGradedCells(NbGraderPreprocessor):
                     changed.append("points")
                 if changed:
                     notes.append(f"cell {name}: restored its {', '.join(changed)} setting")
+                    record["edited_tests"] = True
                 meta.update(wanted)
                 if name in points:
                     meta["points"] = points[name]
@@ -232,6 +240,12 @@ class SandboxedExecute(Execute):
         started = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:  # the kernel ignored the interrupt sent at the time limit
+            seconds = time.monotonic() - started
+            self._stop(f"an earlier cell ({key}) ran out of time after {seconds:.0f} s and ignored the interrupt")
+            cell.outputs.append(_error("CellTimeoutError", f"the cell was stopped after {seconds:.0f} s (time limit)"))
+            status[key] = {"status": "timeout", "seconds": round(seconds, 3)}
+            return cell, resources
         except DeadKernelError:
             seconds = time.monotonic() - started
             self._stop(f"the kernel died while running an earlier cell ({key}): it exited, crashed or ran out of "

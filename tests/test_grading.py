@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from autograder import report
-from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, SAMPLE_SUBMISSIONS
+from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
 from autograder.grading import Course, grade_batch
 from autograder.reference import reference_code
 from autograder.submissions import filled, student_notebook, write_submission
@@ -59,8 +59,9 @@ def _hostile_submissions(folder: Path) -> None:
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", "test_optimize"))
     only_03("memory_hog", _with_cell("hog = bytearray(8 * 1024**3)", "test_predict"))
     only_03("reads_solutions", _with_cell(
-        "import glob\nstolen = [open(p).read() for p in glob.glob('/**/solutions/**/*.ipynb', recursive=True)]\n"
-        "print(len(stolen))", "md-01"))
+        f"stolen = open({str(SOLUTIONS / ASSIGNMENT / (NB03 + '.ipynb'))!r}).read()", "md-01"))
+    only_03("writes_gradebook", _with_cell(
+        f"open({str(ROOT / 'gradebook.db')!r}, 'a').write('x')", "md-01"))
     only_03("background_process", _with_cell(
         "import subprocess\nsubprocess.Popen(['sleep', '60'])", "md-01"))
     flags = filled(NB03)
@@ -87,7 +88,7 @@ def batch(tmp_path_factory):
     shutil.copytree(SAMPLE_SUBMISSIONS, folder, dirs_exist_ok=True)
     _hostile_submissions(folder)
     course = Course(tmp_path_factory.mktemp("course"))
-    outcomes = grade_batch(course, folder, jobs=2, timeout=300, cell_timeout=60, memory_mb=2048, quiet=True)
+    outcomes = grade_batch(course, folder, jobs=2, timeout=300, cell_timeout=40, memory_mb=2048, quiet=True)
     records = report.load_records(course.autograded)
     scores = report.gradebook_scores(course.db_url)
     return course, {o.student: o for o in outcomes}, records, scores
@@ -162,7 +163,7 @@ def test_a_memory_hog_fails_alone(batch):
     assert any(c["status"] == "out of memory" for c in cells.values())
 
 
-@pytest.mark.parametrize("student", ["reads_solutions", "background_process"])
+@pytest.mark.parametrize("student", ["reads_solutions", "writes_gradebook", "background_process"])
 def test_reaching_outside_the_submission_is_refused(batch, student):
     course, _, records, scores = batch
     cells = records[student]["notebooks"][NB03]["cells"]
