@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import report
 from .course import ASSIGNMENT, NOTEBOOKS, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
-from .grading import Course, grade_batch, register_assignment
+from .grading import LMS_FILE_PATTERN, Course, grade_batch, register_assignment
 
 
 def release() -> Path:
@@ -32,10 +32,11 @@ def release() -> Path:
 
 
 def grade(submissions: Path, *, course: Course, student: str | None = None, jobs: int | None = None,
-          timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False) -> int:
+          timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
+          zip_pattern: str = LMS_FILE_PATTERN) -> int:
     """Grade ``submissions`` into the course's gradebook and print the summary."""
     outcomes = grade_batch(course, submissions, student=student, jobs=jobs, timeout=timeout,
-                           cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet)
+                           cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet, zip_pattern=zip_pattern)
     print(report.summary(report.load_records(course.autograded), report.gradebook_scores(course.db_url)))
     failed = [o for o in outcomes if o.status == "regrade failed"]
     for outcome in failed:
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--cell-timeout", type=int, default=300, help="seconds per cell (default 300)")
     g.add_argument("--memory", type=int, default=3072, help="memory limit per kernel in MiB (default 3072)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--zip-pattern", default=LMS_FILE_PATTERN,
+                   help="for a flat LMS zip: a regular expression on file names with the named groups student_id "
+                        "and file_id (and optionally timestamp), as nbgrader's zip_collect (default: %(default)s)")
     with_course(verbs.add_parser("feedback", help="write an HTML feedback page per student"))
     e = with_course(verbs.add_parser("export", help="write grades.csv"))
     e.add_argument("--output", type=Path, help="where to write the CSV (default: <course>/grades.csv)")
@@ -133,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.verb == "grade":
         return grade(args.submissions, course=course, student=args.student, jobs=args.jobs, timeout=args.timeout,
-                     cell_timeout=args.cell_timeout, memory_mb=args.memory, quiet=args.quiet)
+                     cell_timeout=args.cell_timeout, memory_mb=args.memory, quiet=args.quiet,
+                     zip_pattern=args.zip_pattern)
     if args.verb == "feedback":
         feedback(course=course)
         return 0

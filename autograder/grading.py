@@ -16,6 +16,7 @@ import difflib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -33,6 +34,8 @@ import nbformat
 from .course import ASSIGNMENT, NOTEBOOK_NAMES, SOLUTIONS, put_tools_on_path, tests_version
 
 RESULTS_FILE = "results.json"
+# nbgrader's zip_collect example: ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb
+LMS_FILE_PATTERN = r".*?_(?P<student_id>[^_]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.+)"
 
 
 @dataclass
@@ -156,11 +159,15 @@ def notebook_problem(path: Path) -> str | None:
     if not raw.strip():
         return "the file is empty"
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         return "the file is not text (is it really a notebook?)"
-    except Exception as exc:  # nbformat raises several kinds for bad JSON
-        return f"the file is not valid notebook JSON ({str(exc).splitlines()[0][:120]})"
+    except json.JSONDecodeError as exc:
+        return f"the file is not valid notebook JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for JSON that is not a notebook
+        return f"the file is JSON but not a valid notebook ({str(exc).splitlines()[0][:120]})"
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
@@ -198,7 +205,7 @@ class Outcome:
 
 def grade_batch(course: Course, submissions: Path, *, student: str | None = None, jobs: int | None = None,
                 timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
-                ) -> list[Outcome]:
+                zip_pattern: str = LMS_FILE_PATTERN) -> list[Outcome]:
     """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``."""
     from .report import progress
 
@@ -206,7 +213,7 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     register_assignment(course.root, course.db_url)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as batch_dir:
         batch = Path(batch_dir)
-        folders = collect(submissions, batch / "unpacked")
+        folders = collect(submissions, batch / "unpacked", zip_pattern)
         if student:
             folders = {s: p for s, p in folders.items() if s == student}
             if not folders:
@@ -231,20 +238,16 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     return outcomes
 
 
-def collect(submissions: Path, unpack_to: Path) -> dict[str, Path]:
-    """Map each student to their assignment folder, from a folder or an LMS zip (nbgrader's layout)."""
+def collect(submissions: Path, unpack_to: Path, pattern: str = LMS_FILE_PATTERN) -> dict[str, Path]:
+    """Map each student to their assignment folder.
+
+    ``submissions`` is a folder of ``<student>/<assignment>/`` folders, or a zip of such folders, or the
+    flat zip an LMS exports, whose file names say the student (``pattern``, with nbgrader's zip_collect
+    named groups ``student_id``, ``file_id`` and optionally ``timestamp``; the latest attempt wins).
+    """
     submissions = Path(submissions)
     if submissions.is_file() and zipfile.is_zipfile(submissions):
-        with zipfile.ZipFile(submissions) as archive:
-            for member in archive.infolist():
-                destination = (unpack_to / member.filename).resolve()
-                if not str(destination).startswith(str(unpack_to.resolve())):
-                    raise SystemExit(f"{submissions}: refusing the unsafe path {member.filename!r} in the zip")
-            archive.extractall(unpack_to)
-        submissions = unpack_to
-        entries = [p for p in submissions.iterdir() if not p.name.startswith(("__MACOSX", "."))]
-        if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / ASSIGNMENT).is_dir():
-            submissions = entries[0]  # a zip holding one top folder
+        submissions = _unzip(submissions, unpack_to / "zip", pattern)
     if not submissions.is_dir():
         raise SystemExit(f"{submissions} is neither a folder nor a zip file of submissions")
     folders = {}
@@ -254,6 +257,42 @@ def collect(submissions: Path, unpack_to: Path) -> dict[str, Path]:
     if not folders:
         raise SystemExit(f"no submissions in {submissions}: expected <student>/{ASSIGNMENT}/<notebook>.ipynb")
     return folders
+
+
+def _unzip(archive_path: Path, target: Path, pattern: str) -> Path:
+    with zipfile.ZipFile(archive_path) as archive:
+        for member in archive.infolist():
+            destination = (target / member.filename).resolve()
+            if not destination.is_relative_to(target.resolve()):
+                raise SystemExit(f"{archive_path}: refusing the unsafe path {member.filename!r} in the zip")
+        archive.extractall(target)
+    entries = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+    if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / ASSIGNMENT).is_dir():
+        entries = [p for p in entries[0].iterdir() if not p.name.startswith(".")]  # one top folder
+    files = [p for p in entries if p.is_file()]
+    if not files:
+        return entries[0].parent
+    collected, latest, skipped = target.parent / "collected", {}, []
+    for path in files:
+        match = re.fullmatch(pattern, path.name)
+        if not match:
+            skipped.append(path.name)
+            continue
+        student, file_id = match["student_id"], match["file_id"]
+        stamp = match.groupdict().get("timestamp") or ""
+        if stamp >= latest.get((student, file_id), ("", None))[0]:
+            latest[(student, file_id)] = (stamp, path)
+    for (student, file_id), (_, path) in latest.items():
+        destination = collected / student / ASSIGNMENT / file_id
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, destination)
+    if skipped:
+        print(f"warning: {len(skipped)} file(s) in {archive_path.name} do not match the file name pattern and were "
+              f"not graded: {', '.join(sorted(skipped)[:5])}", file=sys.stderr)
+    if not latest:
+        raise SystemExit(f"no file in {archive_path} matches the pattern {pattern!r}: pass --zip-pattern with "
+                         "named groups student_id and file_id")
+    return collected
 
 
 def _snapshot_gradebook(course: Course, template: Path) -> None:
