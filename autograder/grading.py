@@ -124,7 +124,7 @@ def prepare_submission(source: Path, target: Path) -> list[str]:
             shutil.copy(path, target / path.name)
     for name in sorted(set(notebooks) - expected):
         missing = sorted(expected - set(notebooks))
-        match = _closest(name, missing)
+        match = _recognise(notebooks[name], missing) or _closest(name, missing)
         if match:
             notes.append(f"{name} was graded as {match} (expected file name)")
             notebooks[match] = notebooks.pop(name)
@@ -141,6 +141,26 @@ def prepare_submission(source: Path, target: Path) -> list[str]:
             continue
         shutil.copy(notebooks[name], target / name)
     return notes
+
+
+def _recognise(path: Path, candidates: list[str]) -> str | None:
+    """The course notebook whose graded cells ``path`` has the most of (its cell ids say which it is)."""
+    from .course import CHECK_MODULES
+    from .verify import checks_for
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return None
+    ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    scores = []
+    for candidate in candidates:
+        notebook = Path(candidate).stem
+        if notebook in CHECK_MODULES:
+            functions = set(checks_for(notebook).functions)
+            scores.append((len(ids & (functions | {f"test_{f}" for f in functions})), candidate))
+    best = max(scores, default=(0, None))
+    return best[1] if best[0] > 0 else None
 
 
 def _closest(name: str, candidates: list[str]) -> str | None:

@@ -139,7 +139,8 @@ def test_cheats_gain_no_points(batch, student):
 def test_patched_comparisons_are_reported_as_tampering(batch):
     _, _, records, _ = batch
     assert records["patches_allclose"]["status"] == "tampering suspected"
-    assert records["correct_03"]["status"] == "graded"
+    assert records["ada"]["status"] == "graded"
+    assert records["correct_03"]["status"] != "tampering suspected"
 
 
 def test_a_dead_kernel_keeps_what_ran_and_zeroes_the_rest(batch):

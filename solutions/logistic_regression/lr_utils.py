@@ -23,8 +23,8 @@ TRAIN_FILE, TEST_FILE = "train_catvnoncat.h5", "test_catvnoncat.h5"
 
 # SHA-256 of the files each dataset is made of.
 COURSE_SHA256 = {
-    TRAIN_FILE: "@@TRAIN_SHA@@",
-    TEST_FILE: "@@TEST_SHA@@",
+    TRAIN_FILE: "816ee71d05fd8450c9e7a4273c9c1c0e3e11728e15397ff37f79cdb13c87a7cb",
+    TEST_FILE: "07e0861fe4aac105459b4787f95257f07f4c0408b3d1cb3919c44df55b4e0cd7",
 }
 ORIGINAL_SHA256 = {
     TRAIN_FILE: "fbe56ab67c3ae28d564e3a644189117976d6b31af0a3ce9bb17dbf22908af242",
