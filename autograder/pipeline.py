@@ -50,6 +50,7 @@ from .course import CHECK_MODULES, DATASETS, ROOT
 from .verify import checks_for, reference_dependencies, verify_notebook
 
 KERNEL_NAME = "course-sandbox"
+RESET_HOOKS = "from autograder.sandbox import reset_kernel_hooks; reset_kernel_hooks()\n"
 
 
 def test_function(cell: NotebookNode) -> str | None:
@@ -133,7 +134,11 @@ class RestoreGradedCells(NbGraderPreprocessor):
 
 
 class InjectHiddenCases(NbGraderPreprocessor):
-    """Give each hidden test fresh cases, drawn and solved by the reference for this grading run only."""
+    """Give each hidden test fresh cases, drawn and solved by the reference for this grading run only.
+
+    Each test cell also starts by undoing the kernel hooks earlier cells may have installed
+    (:func:`autograder.sandbox.reset_kernel_hooks`). VerifyFunctions puts the original source back.
+    """
 
     def preprocess(self, nb, resources):
         notebook = resources["nbgrader"]["notebook"]
@@ -144,17 +149,15 @@ class InjectHiddenCases(NbGraderPreprocessor):
         for cell in nb.cells:
             if test_function(cell) is None:
                 continue
-            calls = _hidden_calls(cell.source)
-            if not calls:
-                continue
             originals[cell.metadata.nbgrader["grade_id"]] = cell.source
+            calls = _hidden_calls(cell.source)
             lines = cell.source.splitlines(keepends=True)
             for node, name in reversed(calls):  # from the end, so earlier positions stay valid
                 blob = encode_cases(checks.fresh_cases(name))
                 line = lines[node.end_lineno - 1]
                 cut = node.end_col_offset - 1  # just before the closing parenthesis
                 lines[node.end_lineno - 1] = f'{line[:cut]}, cases="{blob}"{line[cut:]}'
-            cell.source = "".join(lines)
+            cell.source = RESET_HOOKS + "".join(lines)
         return nb, resources
 
 

@@ -114,6 +114,46 @@ def _switch_user() -> None:
         os.setuid(int(uid))
 
 
+_PRISTINE: dict = {}  # what the kernel's hooks and shared modules looked like before the learner's first cell
+
+
+def _snapshot() -> None:
+    import builtins
+
+    import numpy
+
+    _PRISTINE["builtins"] = dict(vars(builtins))
+    _PRISTINE["modules"] = {module: dict(vars(module)) for module in (numpy, numpy.testing, numpy.linalg)}
+
+
+def reset_kernel_hooks() -> None:
+    """Undo what earlier cells may have changed about how later cells run, before a test cell's checks.
+
+    Removes IPython input and AST transformers and custom exception handlers, tracing and profiling
+    hooks, and restores builtins and numpy's functions. (The grader's verification outside the kernel
+    does not depend on this: it is a second line of defence.)
+    """
+    import builtins
+
+    try:
+        shell = get_ipython()  # noqa: F821  (defined inside an IPython kernel)
+    except NameError:
+        shell = None
+    if shell is not None:
+        shell.ast_transformers.clear()
+        shell.input_transformers_post.clear()
+        shell.set_custom_exc((), None)
+    sys.settrace(None)
+    sys.setprofile(None)
+    for name, value in _PRISTINE.get("builtins", {}).items():
+        if getattr(builtins, name, None) is not value:
+            setattr(builtins, name, value)
+    for module, names in _PRISTINE.get("modules", {}).items():
+        for name, value in names.items():
+            if callable(value) and getattr(module, name, None) is not value:
+                setattr(module, name, value)
+
+
 def run_kernel(argv: list[str]) -> None:
     """Start an IPython kernel with limits and the guard in place before the first cell runs."""
     apply_limits(int(os.environ.get(ENV_MEMORY, "0")) or None, int(os.environ.get(ENV_CPU, "0")) or None)
@@ -127,6 +167,7 @@ def run_kernel(argv: list[str]) -> None:
     scratch = os.environ[ENV_SCRATCH]
     install_guard(writable=(os.path.realpath(scratch), "/dev/null"), private=_roots(os.environ.get(ENV_PRIVATE)),
                   public=_roots(os.environ.get(ENV_PUBLIC)))
+    _snapshot()
     app.start()
 
 
@@ -176,9 +217,11 @@ def _describe(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":
+    from autograder import sandbox  # the importable module, whose state test cells can reach
+
     if len(sys.argv) > 1 and sys.argv[1] == "kernel":
-        run_kernel(sys.argv[2:])
+        sandbox.run_kernel(sys.argv[2:])
     elif len(sys.argv) > 1 and sys.argv[1] == "verify":
-        run_verify()
+        sandbox.run_verify()
     else:
         sys.exit("usage: python -m autograder.sandbox kernel -f CONNECTION_FILE | verify < job.json")

@@ -54,6 +54,10 @@ def _hostile_submissions(folder: Path) -> None:
     only_03("lying_subclass", filled(NB03, {"predict": (
         "class Liar(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(self.shape, bool)\n\n"
         "def predict(w, b, X):\n    return np.zeros((1, X.shape[1])).view(Liar)\n")}))
+    only_03("hides_errors", _with_cell(
+        "ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *args, **kwargs: None)\n"
+        "import builtins\nbuiltins.AssertionError = type('Nothing', (Exception,), {})", "md-01",
+        filled(NB03, {"propagate": _answer("propagate", "/ m\n    db", "\n    db")})))
     only_03("kills_kernel", _with_cell("import os\nos._exit(0)", "test_propagate"))
     only_03("endless_loop", _with_cell(
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", "test_optimize"))
@@ -117,10 +121,11 @@ def test_every_submission_has_a_recorded_result_and_reason(batch):
         assert records[student]["tests_version"]
 
 
-def test_a_wrong_propagate_costs_only_the_propagate_points(batch):
+@pytest.mark.parametrize("student", ["wrong_propagate", "hides_errors"])
+def test_a_wrong_propagate_costs_only_the_propagate_points(batch, student):
     _, _, records, scores = batch
-    assert scores["wrong_propagate"]["total"] == FULL_03 - 3
-    assert [f for f, r in _functions(records, "wrong_propagate").items() if not r["passed"]] == ["propagate"]
+    assert scores[student]["total"] == FULL_03 - 3
+    assert [f for f, r in _functions(records, student).items() if not r["passed"]] == ["propagate"]
 
 
 def test_warnings_are_not_failures(batch):
