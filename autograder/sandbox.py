@@ -7,10 +7,11 @@ Two entry points, both started by the grader as separate processes:
   removed once installed) that refuses reading the course's private files (solutions, gradebook, other
   submissions), writing outside the kernel's scratch folder, starting processes, opening network
   connections and ``ctypes``.
-* ``python -m autograder.sandbox verify`` reads one job on standard input: a learner's function with its
-  imports and helpers, the reference versions of the functions it calls, and inputs. It runs the function
-  under a stricter guard (nothing may be written, only the Python installation may be read) and prints
-  the encoded results. Whether they are right is decided by the grader, never here.
+* ``python -m autograder.sandbox zygote`` serves verification jobs, each in a child forked for it: a
+  learner's function with its imports and helpers, the reference versions of the functions it calls,
+  and inputs. The child runs the function under a stricter guard (nothing may be written, only the
+  Python installation may be read) and prints the encoded results. Whether they are right is decided
+  by the grader, never here.
 """
 
 from __future__ import annotations
@@ -171,16 +172,49 @@ def run_kernel(argv: list[str]) -> None:
     app.start()
 
 
-def run_verify() -> None:
-    """Run one verification job read from standard input; print the results after a marker line."""
+def run_zygote() -> None:
+    """Serve verification jobs: for each job file named on standard input, fork a child that runs it.
+
+    Starting Python and importing numpy once, then forking, makes a check cost milliseconds instead of
+    a fresh interpreter. The zygote itself never opens a job: only the child does, after the fork, so
+    no learner's function can find another function's job (or its reference code) in memory. Protocol
+    on standard output: ``started PID`` then ``finished PID STATUS`` for each job.
+    """
+    import numpy  # noqa: F401  (shared by every child)
+
+    from . import serialize  # noqa: F401
+    from .checks import decode_cases  # noqa: F401
+
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(0)
+                _run_job_file(line.strip())
+            finally:
+                os._exit(0)
+        print(f"started {pid}", flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(f"finished {pid} {status}", flush=True)
+
+
+def _run_job_file(path: str) -> None:
+    with open(path) as stream:
+        job = json.load(stream)
+    os.unlink(path)
+    run_job(job)
+
+
+def run_job(job: dict) -> None:
+    """Run one verification job under the guard; print the encoded results after the job's marker."""
     from . import serialize
     from .checks import decode_cases
 
-    job = json.loads(sys.stdin.read())
     apply_limits(job.get("memory_mb"), job.get("cpu_seconds"))
     os.chdir(job["scratch"])
-    import numpy as np  # noqa: F401  (loaded before the guard, like the learner's kernel had it)
-
     readable = tuple(os.path.realpath(p) for p in job["readable"])
     install_guard(writable=("/dev/null",), readable_only=readable)
     real_stdout = sys.stdout
@@ -221,7 +255,7 @@ if __name__ == "__main__":
 
     if len(sys.argv) > 1 and sys.argv[1] == "kernel":
         sandbox.run_kernel(sys.argv[2:])
-    elif len(sys.argv) > 1 and sys.argv[1] == "verify":
-        sandbox.run_verify()
+    elif len(sys.argv) > 1 and sys.argv[1] == "zygote":
+        sandbox.run_zygote()
     else:
-        sys.exit("usage: python -m autograder.sandbox kernel -f CONNECTION_FILE | verify < job.json")
+        sys.exit("usage: python -m autograder.sandbox kernel -f CONNECTION_FILE | zygote")

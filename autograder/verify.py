@@ -13,12 +13,16 @@ import importlib
 import json
 import os
 import secrets
+import select
+import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import nbformat
 
@@ -69,8 +73,95 @@ def _readable_roots() -> list[str]:
     return sorted(os.path.realpath(p) for p in roots)
 
 
-def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Checks) -> Verdict:
-    """Check the learner's ``name`` on fresh cases in a sandboxed process."""
+class Verifier:
+    """A locked-down process (:func:`autograder.sandbox.run_zygote`) that runs learners' functions."""
+
+    def __init__(self):
+        self._process: subprocess.Popen | None = None
+        self._folder = Path(tempfile.mkdtemp(prefix="course-verify-"))
+        self._buffer = b""
+
+    def _start(self) -> subprocess.Popen:
+        if self._process is None or self._process.poll() is not None:
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+            self._process = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", "zygote"],
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.DEVNULL, env=env, cwd=self._folder,
+                                             start_new_session=True)
+            self._buffer = b""
+        return self._process
+
+    def run(self, job: dict, timeout: float) -> tuple[str, dict | None]:
+        """Run ``job``; return ("ok", outcome), ("timeout", None) or ("crashed", None)."""
+        process = self._start()
+        scratch = Path(tempfile.mkdtemp(dir=self._folder))
+        job_file = self._folder / f"job-{secrets.token_hex(8)}.json"
+        job_file.write_text(json.dumps({**job, "scratch": str(scratch)}))
+        deadline = time.monotonic() + timeout
+        try:
+            process.stdin.write(f"{job_file}\n".encode())
+            process.stdin.flush()
+            started = self._line_starting("started ", deadline)
+            if started is None:
+                self._restart()
+                return "crashed", None
+            pid = int(started.split()[1])
+            outcome, finished = None, None
+            while finished is None:
+                line = self._read_line(deadline)
+                if line is None:  # out of time: stop the child, keep the zygote
+                    os.kill(pid, signal.SIGKILL)
+                    if self._line_starting(f"finished {pid} ", time.monotonic() + 10) is None:
+                        self._restart()
+                    return "timeout", None
+                if line.startswith(job["marker"]):
+                    outcome = _decode_outcome(line[len(job["marker"]):])
+                elif line.startswith(f"finished {pid} "):
+                    finished = line
+            return ("ok", outcome) if outcome is not None else ("crashed", None)
+        except (BrokenPipeError, OSError):
+            self._restart()
+            return "crashed", None
+        finally:
+            job_file.unlink(missing_ok=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _line_starting(self, prefix: str, deadline: float) -> str | None:
+        while True:
+            line = self._read_line(deadline)
+            if line is None or line.startswith(prefix):
+                return line
+
+    def _read_line(self, deadline: float) -> str | None:
+        stream = self._process.stdout
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([stream], [], [], remaining)[0]:
+                return None
+            chunk = os.read(stream.fileno(), 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode(errors="replace")
+
+    def _restart(self) -> None:
+        if self._process is not None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._process.wait()
+        self._process = None
+
+    def close(self) -> None:
+        self._restart()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Checks, verifier: Verifier) -> Verdict:
+    """Check the learner's ``name`` on fresh cases in the sandbox."""
     started = time.perf_counter()
     if name not in learner.functions:
         return Verdict(name, False, f"no function named {name} was found in your notebook: keep the name "
@@ -78,26 +169,17 @@ def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Che
     graded = set(checks.functions)
     deps = reference_dependencies(notebook, name, graded)
     cases = checks.fresh_cases(name)
-    marker = f"@@results-{secrets.token_hex(8)}@@"
-    with tempfile.TemporaryDirectory(prefix="course-verify-") as scratch:
-        job = {"target": name, "module": learner.module_for(name, exclude=set(deps)),
-               "references": reference_code(notebook).functions_source(deps), "cases": encode_cases(cases),
-               "marker": marker, "scratch": scratch, "readable": _readable_roots(),
-               "memory_mb": VERIFY_MEMORY_MB, "cpu_seconds": int(VERIFY_TIMEOUT)}
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_NUM_THREADS": "1",
-               "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-        try:
-            proc = subprocess.run([sys.executable, "-m", "autograder.sandbox", "verify"], input=json.dumps(job),
-                                  capture_output=True, text=True, timeout=VERIFY_TIMEOUT, env=env, cwd=scratch,
-                                  start_new_session=True)
-        except subprocess.TimeoutExpired:
-            return Verdict(name, False, f"{name} did not finish within {VERIFY_TIMEOUT:.0f} s on the hidden tests "
-                                        f"(an endless loop?)", time.perf_counter() - started)
+    job = {"target": name, "module": learner.module_for(name, exclude=set(deps)),
+           "references": reference_code(notebook).functions_source(deps), "cases": encode_cases(cases),
+           "marker": f"@@results-{secrets.token_hex(8)}@@", "readable": _readable_roots(),
+           "memory_mb": VERIFY_MEMORY_MB, "cpu_seconds": int(VERIFY_TIMEOUT)}
+    state, outcome = verifier.run(job, VERIFY_TIMEOUT)
     elapsed = time.perf_counter() - started
-    outcome = _parse(proc.stdout, marker)
-    if outcome is None:
-        reason = "it ran out of memory" if "MemoryError" in proc.stderr else f"exit code {proc.returncode}"
-        return Verdict(name, False, f"checking {name} crashed ({reason})", elapsed)
+    if state == "timeout":
+        return Verdict(name, False, f"{name} did not finish within {VERIFY_TIMEOUT:.0f} s on the hidden tests "
+                                    f"(an endless loop?)", elapsed)
+    if state != "ok":
+        return Verdict(name, False, f"checking {name} crashed (out of memory, or the process was killed)", elapsed)
     if "error" in outcome:
         return Verdict(name, False, f"your notebook's code for {name} could not run: {outcome['error']}", elapsed)
     check = checks[name]
@@ -107,6 +189,8 @@ def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Che
             if got["error"].startswith("NotImplementedError"):
                 return Verdict(name, False, f"{name} is not written yet (it still raises NotImplementedError)",
                                elapsed)
+            if got["error"].startswith("MemoryError"):
+                return Verdict(name, False, f"{name} ({label}) ran out of memory ({VERIFY_MEMORY_MB} MiB)", elapsed)
             return Verdict(name, False, f"{name} ({label}) raised {got['error']}", elapsed)
         try:
             check.judge(case, serialize._decode(got["result"]), label)
@@ -119,18 +203,20 @@ def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Che
     return Verdict(name, True, "passed", elapsed)
 
 
-def _parse(stdout: str, marker: str) -> dict | None:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(marker):
-            try:
-                return json.loads(line[len(marker):])
-            except json.JSONDecodeError:
-                return None
-    return None
+def _decode_outcome(text: str) -> dict | None:
+    try:
+        outcome = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return outcome if isinstance(outcome, dict) and isinstance(outcome.get("cases", []), list) else None
 
 
 def verify_notebook(nb: nbformat.NotebookNode, notebook: str) -> dict[str, Verdict]:
     """Verdicts for every graded function of ``notebook`` on the submitted notebook ``nb``."""
     checks = checks_for(notebook)
     learner = read_code(nb)
-    return {name: verify_function(notebook, name, learner, checks) for name in checks.functions}
+    verifier = Verifier()
+    try:
+        return {name: verify_function(notebook, name, learner, checks, verifier) for name in checks.functions}
+    finally:
+        verifier.close()

@@ -3,6 +3,7 @@
 import nbformat
 import pytest
 
+from autograder.course import ASSIGNMENT, SOLUTIONS
 from autograder.reference import reference_code
 from autograder.submissions import filled
 from autograder.verify import verify_notebook
@@ -40,11 +41,10 @@ def test_a_function_moved_and_defined_twice_is_found_by_name():
 
 
 def test_reading_the_solutions_from_disk_fails():
-    sneaky = ("def sigmoid(z):\n    import json, glob\n    text = open(glob.glob('/**/solutions/**/*.ipynb', "
-              "recursive=True)[0]).read()\n    return 1 / (1 + np.exp(-z))\n")
-    nb = filled(NB03, {"sigmoid": sneaky})
-    verdict = verify_notebook(nb, NB03)["sigmoid"]
-    assert not verdict.passed
+    path = SOLUTIONS / ASSIGNMENT / f"{NB03}.ipynb"
+    sneaky = f"def sigmoid(z):\n    text = open({str(path)!r}).read()\n    return 1 / (1 + np.exp(-z))\n"
+    verdict = verify_notebook(filled(NB03, {"sigmoid": sneaky}), NB03)["sigmoid"]
+    assert not verdict.passed and "not allowed while grading: reading" in verdict.message
 
 
 def test_writing_files_and_starting_processes_fail():
