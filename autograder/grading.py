@@ -99,9 +99,9 @@ def register_assignment(root: Path, db_url: str, release_dir: Path | None = None
                                  assignment_id=ASSIGNMENT)
         config.GenerateAssignment.force = True
         config.GenerateAssignment.create_assignment = True
+        config.GenerateAssignmentApp.log_level = "ERROR"  # it would warn that the folder has no nbgrader_config.py
         app = GenerateAssignmentApp(config=config)
         app.initialize([])
-        app.log.setLevel("ERROR")
         app.start()
 
 
@@ -133,11 +133,11 @@ def prepare_submission(source: Path, target: Path) -> list[str]:
             notebooks.pop(name)
     for name in sorted(expected):
         if name not in notebooks:
-            notes.append(f"{name} is missing: it scores 0")
+            notes.append(f"{name} is missing, so it scores 0")
             continue
         problem = notebook_problem(notebooks[name])
         if problem:
-            notes.append(f"{name} could not be graded: {problem}; it scores 0")
+            notes.append(f"{name} could not be graded, so it scores 0: {problem}")
             continue
         shutil.copy(notebooks[name], target / name)
     return notes

@@ -72,12 +72,12 @@ def gradebook_scores(db_url: str) -> dict[str, dict]:
 
 def summary(records: dict[str, dict], scores: dict[str, dict], outcomes=None) -> str:
     """The text printed after a batch: per student, per function, and the slowest submissions."""
-    lines = ["", "Per student", f"  {'student':<16} {'score':>9}  {'status':<22} reason"]
+    lines = ["", "Per student", f"  {'student':<16} {'score':>9}  status"]
     for student in sorted(scores):
         record = records.get(student, {})
         score = scores[student]
-        lines.append(f"  {student:<16} {score['total']:>4.0f}/{score['max']:<4.0f}  "
-                     f"{record.get('status', '?'):<22} {record.get('reason', '')[:90]}")
+        lines.append(f"  {student:<16} {score['total']:>4g}/{score['max']:<4g}  {record.get('status', '?')}")
+        lines += [f"{'':<31}- {reason[:110]}" for reason in record.get("reason", "").split("; ") if reason]
     failures: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     passes: collections.Counter = collections.Counter()
     counts: collections.Counter = collections.Counter()
