@@ -206,10 +206,10 @@ class SandboxedExecute(Execute):
             resources["metadata"]["path"] = str(scratch)
             try:
                 nb, resources = super().preprocess(nb, resources, km)
-            except DeadKernelError:
+            except DeadKernelError:  # the kernel could not start, or died between cells
                 self._stop("the kernel died before the notebook could run")
                 for index, cell in enumerate(nb.cells):
-                    if cell.cell_type == "code" and id(cell) not in self._seen:
+                    if cell.cell_type == "code" and _cell_key(cell, index) not in course["cells"]:
                         self.preprocess_cell(cell, resources, index)
             finally:
                 for key, value in previous.items():
@@ -224,18 +224,15 @@ class SandboxedExecute(Execute):
         course["stopped"] = self._stopped
         return nb, resources
 
-    _seen: set = set()
-
     def _stop(self, reason: str) -> None:
         if self._stopped is None:
             self._stopped = reason
 
     def preprocess_cell(self, cell, resources, index):
-        self._seen = self._seen | {id(cell)}
         if cell.cell_type != "code":
             return cell, resources
         status = resources["course"]["cells"]
-        key = cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id") or str(index)
+        key = _cell_key(cell, index)
         if self._stopped:
             cell.outputs = [_error("NotRun", f"this cell was not run: {self._stopped}")]
             status[key] = {"status": "not run", "seconds": 0.0}
@@ -270,6 +267,11 @@ class SandboxedExecute(Execute):
                     outcome = "out of memory"
         status[key] = {"status": outcome, "seconds": round(seconds, 3)}
         return cell, resources
+
+
+def _cell_key(cell: NotebookNode, index: int) -> str:
+    """How a cell is named in the results: its nbgrader id, else its cell id, else its position."""
+    return cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id") or str(index)
 
 
 def _spec_dir(scratch: Path) -> Path:
