@@ -79,6 +79,10 @@ def _derivative_hint(case, expected, actual):
     except (TypeError, ValueError, OverflowError, KeyError):
         return None
     centred, forward, backward = (above - below) / (2 * eps), (above - here) / eps, (here - below) / eps
+    fixed_step = eps != 1e-4 and _close(got, default_centred if method == "centred" else default_forward)
+    if method == "forward" and fixed_step and _close(got, centred):  # f is nearly straight here: both fit
+        return ("use the eps the function is given, and choose the formula with the method argument: "
+                "method='forward' asks for (f(a + eps) - f(a)) / eps")
     if method == "centred" and _close(got, forward):
         return ("this is the forward difference (f(a + eps) - f(a)) / eps; method='centred' asks for "
                 "(f(a + eps) - f(a - eps)) / (2 * eps)")
@@ -94,7 +98,7 @@ def _derivative_hint(case, expected, actual):
         return "divide the difference in height by eps (the width), do not multiply: (f(a + eps) - f(a)) / eps"
     if _close(got, backward) and not _close(got, float(expected)):
         return "this is the backward difference (f(a) - f(a - eps)) / eps, which is not one of the two methods"
-    if eps != 1e-4 and (_close(got, default_centred if method == "centred" else default_forward)):
+    if fixed_step:
         return "use the eps the function is given, not a fixed step of 1e-4"
     if _close(got, -float(expected)):
         return "the slope has the wrong sign: the height is f(right point) - f(left point)"

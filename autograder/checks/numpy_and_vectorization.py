@@ -95,6 +95,8 @@ def _sigmoid_derivative_hint(case, expected, actual):
         return "this is 1 - s: multiply by s, ds = s * (1 - s)"
     if _same(got, s**2):
         return "this is s * s: the derivative is s * (1 - s)"
+    if got.shape == x.shape and not got.any():
+        return "every value is 0: check the parentheses, s * (1 - s) (without them, s * 1 - s is s - s = 0)"
     return None
 
 
@@ -119,11 +121,12 @@ def _image2vector_hint(case, expected, actual):
     if got.shape == (1, n) and n > 1:
         return f"the result is a row of shape (1, {n}); it should be a column of shape ({n}, 1)"
     if got.shape == (n, 1) and not np.array_equal(got, expected):
-        if np.array_equal(got, image.reshape(n, 1, order="F")):
-            return ("the values are in the wrong order: use numpy's default order, image.reshape(..., 1), "
-                    "not order='F'")
-        if np.array_equal(got, image.T.reshape(n, 1)):
-            return "the values are in the wrong order: reshape the image itself, without transposing it first"
+        if np.array_equal(got, image.reshape(n, 1, order="F")):  # the same as image.T.reshape(n, 1)
+            return ("the values are in the wrong order: reshape the image itself, without transposing it first "
+                    "and in numpy's default order (not order='F'): image.reshape(..., 1)")
+        if np.array_equal(np.sort(got, axis=0), np.sort(image.reshape(n, 1), axis=0)):
+            return ("the values are in the wrong order: reshape the image itself, in numpy's default order, "
+                    "without swapping or transposing its axes first")
     return None
 
 
@@ -164,8 +167,10 @@ def _normalize_rows_hint(case, expected, actual):
 def _softmax_cases(rng):
     m, n = int(rng.integers(2, 5)), int(rng.integers(2, 7))
     square = int(rng.integers(2, 5))
-    return [Case((_vector(rng, (m, n + (n == m)), 2.0),)),
-            Case((_vector(rng, (square, square), 2.0),)),
+    # the square matrix first: there, sums without keepdims=True broadcast instead of failing, and the hint
+    # can say so (on the other shapes they raise an error)
+    return [Case((_vector(rng, (square, square), 2.0),)),
+            Case((_vector(rng, (m, n + (n == m)), 2.0),)),
             Case((_vector(rng, (1, int(rng.integers(3, 8))), 2.0),))]
 
 

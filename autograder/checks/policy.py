@@ -15,7 +15,10 @@ Written down once, used everywhere (visible tests, hidden tests, the out-of-kern
 * **Dictionaries** must have the documented keys; extra keys are allowed.
 
 A failure raises :class:`CheckFailure` whose message names the value, what was expected and, for the
-common mistakes, the likely cause, without showing the hidden inputs.
+common mistakes, the likely cause, without showing the hidden inputs. The causes this module can name
+for any value (:func:`diagnose_values`): nothing returned (``None``), the opposite sign, a factor of m,
+1/m, 2 or 1/2, rounding, all zeros, the right values in the wrong places. Each notebook's checks add
+their own hints for the mistakes of one function (``FunctionCheck.diagnose``).
 """
 
 from __future__ import annotations
@@ -70,6 +73,9 @@ def _is_scalar(value: Any) -> bool:
 
 def compare(expected: Any, actual: Any, spec: Expect) -> None:
     """Raise :class:`CheckFailure` unless ``actual`` matches ``expected`` under the policy."""
+    if actual is None and expected is not None:
+        fail(f"{spec.name} is None: is a return statement missing (a function without one returns None), "
+             f"or a variable never given its value?")
     if isinstance(expected, tuple):
         _compare_tuple(expected, actual, spec)
     elif isinstance(expected, Mapping):
@@ -205,6 +211,13 @@ def diagnose_values(expected: np.ndarray, actual: np.ndarray, spec: Expect) -> s
     """Name the likely cause when ``actual`` is a simple distortion of ``expected``."""
     if np.allclose(actual, -expected, rtol=RTOL, atol=ATOL) and np.abs(expected).max() > ATOL:
         return "has the opposite sign: check the sign in your formula"
+    decimals = _rounded_to(expected, actual)
+    if decimals is not None:
+        return (f"is rounded to {decimals} decimal{'s' if decimals != 1 else ''}: return the value as computed, "
+                f"without round(...) (rounding is only for printing)")
+    if np.abs(expected).max() > ATOL and not actual.any():
+        return (f"is 0{' everywhere' if expected.ndim else ''}: check the parentheses, and that every term of "
+                f"the formula is computed (a term that cancels out, or is never added up, leaves 0)")
     scale = _constant_ratio(expected, actual)
     if scale is not None:
         if spec.m and spec.m > 1 and np.isclose(scale, spec.m, rtol=1e-3):
@@ -215,9 +228,19 @@ def diagnose_values(expected: np.ndarray, actual: np.ndarray, spec: Expect) -> s
             return "is twice as large as it should be"
         if np.isclose(scale, 0.5, rtol=1e-3):
             return "is half as large as it should be"
-        return f"is off by a constant factor of about {scale:.4g}"
+        if np.count_nonzero(np.abs(expected) > 1e-6) > 1:  # one number always has "a constant ratio"
+            return f"is off by a constant factor of about {scale:.{7 if abs(scale - 1) < 1e-3 else 4}g}"
     if expected.ndim > 0 and expected.size > 1 and np.allclose(np.sort(actual.ravel()), np.sort(expected.ravel())):
         return "has the right values in the wrong places"
+    return None
+
+
+def _rounded_to(expected: np.ndarray, actual: np.ndarray) -> int | None:
+    """The number of decimals ``actual`` is ``expected`` rounded to, if it is that (and not just close)."""
+    for decimals in range(1, 7):  # the fewest decimals that explain it
+        rounded = np.round(expected, decimals)
+        if np.array_equal(actual, rounded) or np.allclose(actual, rounded, rtol=0, atol=1e-12):
+            return decimals
     return None
 
 
