@@ -137,7 +137,10 @@ class InjectHiddenCases(NbGraderPreprocessor):
     """Give each hidden test fresh cases, drawn and solved by the reference for this grading run only.
 
     Each test cell also starts by undoing the kernel hooks earlier cells may have installed
-    (:func:`autograder.sandbox.reset_kernel_hooks`). VerifyFunctions puts the original source back.
+    (:func:`autograder.sandbox.reset_kernel_hooks`). VerifyFunctions puts the original source back, and
+    checks each function outside the kernel on the same cases, so that a mistake caught on some inputs
+    only cannot pass one check and fail the other (which would look like tampering). The verification
+    process cannot see anything the kernel saw.
     """
 
     def preprocess(self, nb, resources):
@@ -146,6 +149,7 @@ class InjectHiddenCases(NbGraderPreprocessor):
             return nb, resources
         checks = checks_for(notebook)
         originals = resources.setdefault("course", {}).setdefault("hidden_sources", {})
+        drawn = resources["course"].setdefault("cases", {})
         for cell in nb.cells:
             if test_function(cell) is None:
                 continue
@@ -153,7 +157,8 @@ class InjectHiddenCases(NbGraderPreprocessor):
             calls = _hidden_calls(cell.source)
             lines = cell.source.splitlines(keepends=True)
             for node, name in reversed(calls):  # from the end, so earlier positions stay valid
-                blob = encode_cases(checks.fresh_cases(name))
+                drawn[name] = checks.fresh_cases(name)
+                blob = encode_cases(drawn[name])
                 line = lines[node.end_lineno - 1]
                 cut = node.end_col_offset - 1  # just before the closing parenthesis
                 lines[node.end_lineno - 1] = f'{line[:cut]}, cases="{blob}"{line[cut:]}'
@@ -348,7 +353,7 @@ class VerifyFunctions(NbGraderPreprocessor):
         course = resources.setdefault("course", {})
         if notebook not in CHECK_MODULES:
             return nb, resources
-        verdicts = verify_notebook(nb, notebook)
+        verdicts = verify_notebook(nb, notebook, cases=course.get("cases"))
         graded = set(verdicts)
         results = {}
         for cell in nb.cells:

@@ -160,15 +160,16 @@ class Verifier:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Checks, verifier: Verifier) -> Verdict:
-    """Check the learner's ``name`` on fresh cases in the sandbox."""
+def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Checks, verifier: Verifier,
+                    cases: list | None = None) -> Verdict:
+    """Check the learner's ``name`` in the sandbox on ``cases`` (solved by the reference), or on fresh ones."""
     started = time.perf_counter()
     if name not in learner.functions:
         return Verdict(name, False, f"no function named {name} was found in your notebook: keep the name "
                                     f"given in the exercise")
     graded = set(checks.functions)
     deps = reference_dependencies(notebook, name, graded)
-    cases = checks.fresh_cases(name)
+    cases = cases or checks.fresh_cases(name)
     job = {"target": name, "module": learner.module_for(name, exclude=set(deps)),
            "references": reference_code(notebook).functions_source(deps), "cases": encode_cases(cases),
            "marker": f"@@results-{secrets.token_hex(8)}@@", "readable": _readable_roots(),
@@ -211,12 +212,17 @@ def _decode_outcome(text: str) -> dict | None:
     return outcome if isinstance(outcome, dict) and isinstance(outcome.get("cases", []), list) else None
 
 
-def verify_notebook(nb: nbformat.NotebookNode, notebook: str) -> dict[str, Verdict]:
-    """Verdicts for every graded function of ``notebook`` on the submitted notebook ``nb``."""
+def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None = None) -> dict[str, Verdict]:
+    """Verdicts for every graded function of ``notebook`` on the submitted notebook ``nb``.
+
+    ``cases`` maps a function to the cases drawn for it in this grading run; others get fresh ones.
+    """
     checks = checks_for(notebook)
     learner = read_code(nb)
     verifier = Verifier()
+    cases = cases or {}
     try:
-        return {name: verify_function(notebook, name, learner, checks, verifier) for name in checks.functions}
+        return {name: verify_function(notebook, name, learner, checks, verifier, cases.get(name))
+                for name in checks.functions}
     finally:
         verifier.close()
