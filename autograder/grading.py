@@ -335,6 +335,8 @@ def _grade_one(course, student, folder, batch, template, settings, blas_threads,
     except OSError as exc:
         notes = [f"the submission folder could not be read ({exc})"]
         submitted.mkdir(parents=True, exist_ok=True)
+    if not any(submitted.glob("*.ipynb")):  # nothing nbgrader could open: the result is zero, with the reasons
+        return _record_failure(course, student, notes, None, "", time.monotonic() - started)
     shutil.copy(template, workspace / "gradebook.db")
     (workspace / "settings.json").write_text(json.dumps(settings))
     env = dict(os.environ, OMP_NUM_THREADS=str(blas_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
@@ -342,8 +344,8 @@ def _grade_one(course, student, folder, batch, template, settings, blas_threads,
     log = workspace / "worker.log"
     budget = timeout * len(NOTEBOOK_NAMES) + 120
     with open(log, "w") as log_stream:
-        worker = subprocess.Popen([sys.executable, "-m", "autograder.grading", "worker", str(workspace), student],
-                                  stdout=log_stream, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        worker = subprocess.Popen(worker_command(workspace, student), stdout=log_stream, stderr=subprocess.STDOUT,
+                                  start_new_session=True, env=env)
         try:
             code = worker.wait(timeout=budget)
             problem = None if code == 0 else f"the grader failed on this submission (exit code {code})"
@@ -362,6 +364,11 @@ def _grade_one(course, student, folder, batch, template, settings, blas_threads,
     _swap_in(autograded, course.autograded / student / ASSIGNMENT)
     shutil.rmtree(workspace, ignore_errors=True)
     return Outcome(student, record["status"], record["reason"], seconds, record)
+
+
+def worker_command(workspace: Path, student: str) -> list[str]:
+    """The command that grades one prepared workspace (see :func:`run_worker`)."""
+    return [sys.executable, "-m", "autograder.grading", "worker", str(workspace), student]
 
 
 def _kill_group(pid: int) -> None:
@@ -391,33 +398,38 @@ def _build_record(student: str, autograded: Path, notes: list[str], seconds: flo
                 timespec="seconds"), "seconds": round(seconds, 2), "notebooks": notebooks}
 
 
-def _record_failure(course: Course, student: str, notes, problem: str, log_tail: str, seconds: float) -> Outcome:
-    """Keep an earlier result if there is one; otherwise record zeros with the reason."""
+def _record_failure(course: Course, student: str, notes, problem: str | None, log_tail: str,
+                    seconds: float) -> Outcome:
+    """Record zeros with the reason; but when the grader failed (``problem``), keep an earlier result."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    reason = "; ".join([*notes, problem])
-    with Gradebook(course.db_url) as gb:
+    reason = "; ".join([*notes, problem] if problem else notes)
+    with Gradebook(course.db_url) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
             gb.find_submission(ASSIGNMENT, student)
             earlier = True
         except MissingEntry:
             earlier = False
-        if not earlier:
-            gb.update_or_create_student(student)
-            submission = gb.update_or_create_submission(ASSIGNMENT, student)
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    grade.auto_score, grade.needs_manual_grade = 0.0, False
-            gb.db.commit()
-    if earlier:
-        return Outcome(student, "regrade failed", f"{reason} (the earlier result is kept)", seconds)
-    record = {"student": student, "assignment": ASSIGNMENT, "status": "error", "reason": reason,
+        if problem and earlier:
+            return Outcome(student, "regrade failed", f"{reason} (the earlier result is kept)", seconds)
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(ASSIGNMENT, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score, grade.needs_manual_grade = 0.0, False
+        gb.db.commit()
+    status = "error" if problem else "graded with problems"
+    record = {"student": student, "assignment": ASSIGNMENT, "status": status, "reason": reason,
               "tests_version": tests_version(), "seconds": round(seconds, 2), "notebooks": {},
-              "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "log": log_tail}
+              "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    if problem:
+        record["log"] = log_tail
     target = course.record_path(student)
+    shutil.rmtree(target.parent, ignore_errors=True)  # an earlier graded notebook must not outlive its scores
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(record, indent=1))
-    return Outcome(student, "error", reason, seconds, record)
+    return Outcome(student, status, reason, seconds, record)
 
 
 def _merge_scores(course: Course, workspace_url: str, student: str) -> None:

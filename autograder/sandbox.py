@@ -164,6 +164,9 @@ def run_kernel(argv: list[str]) -> None:
 
     app = IPKernelApp.instance()
     app.initialize(argv)  # reads the connection file, opens the sockets
+    # exit() and quit() end the kernel in the cell that calls them, not some cells later as IPython would,
+    # so the grader knows which cell ended it.
+    app.shell.ask_exit = lambda: os._exit(0)
     _switch_user()
     scratch = os.environ[ENV_SCRATCH]
     install_guard(writable=(os.path.realpath(scratch), "/dev/null"), private=_roots(os.environ.get(ENV_PRIVATE)),

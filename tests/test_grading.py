@@ -58,6 +58,7 @@ def _hostile_submissions(folder: Path) -> None:
         "ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *args, **kwargs: None)\n"
         "import builtins\nbuiltins.AssertionError = type('Nothing', (Exception,), {})", "md-01",
         filled(NB03, {"propagate": _answer("propagate", "/ m\n    db", "\n    db")})))
+    only_03("calls_exit", _with_cell("exit()", "test_propagate"))
     only_03("kills_kernel", _with_cell("import os\nos._exit(0)", "test_propagate"))
     only_03("endless_loop", _with_cell(
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", "test_optimize"))
@@ -148,12 +149,13 @@ def test_patched_comparisons_are_reported_as_tampering(batch):
     assert records["correct_03"]["status"] != "tampering suspected"
 
 
-def test_a_dead_kernel_keeps_what_ran_and_zeroes_the_rest(batch):
+@pytest.mark.parametrize("student", ["kills_kernel", "calls_exit"])
+def test_a_dead_kernel_keeps_what_ran_and_zeroes_the_rest(batch, student):
     _, _, records, scores = batch
-    functions = _functions(records, "kills_kernel")
+    functions = _functions(records, student)
     assert [f for f, r in functions.items() if r["passed"]] == ["sigmoid", "initialize_with_zeros", "propagate"]
-    assert scores["kills_kernel"]["total"] == 5
-    assert "kernel died" in records["kills_kernel"]["reason"]
+    assert scores[student]["total"] == 5
+    assert "kernel died" in records[student]["reason"]
 
 
 def test_an_endless_loop_is_stopped_as_a_timeout(batch):
@@ -206,6 +208,19 @@ def test_regrading_one_student_replaces_the_result_without_duplicates(batch):
 
     with Gradebook(course.db_url) as gb:
         assert len([s for s in gb.find_assignment(ASSIGNMENT).submissions if s.student.id == "wrong_propagate"]) == 1
+
+
+def test_a_crashed_regrade_keeps_the_earlier_result(batch, monkeypatch):
+    from autograder import grading
+
+    course, _, _, _ = batch
+    before = report.gradebook_scores(course.db_url)["ada"]
+    record_before = course.record_path("ada").read_text()
+    monkeypatch.setattr(grading, "worker_command", lambda workspace, student: [sys.executable, "-c", "exit(3)"])
+    outcomes = grade_batch(course, SAMPLE_SUBMISSIONS, student="ada", jobs=1, quiet=True)
+    assert outcomes[0].status == "regrade failed" and "earlier result is kept" in outcomes[0].reason
+    assert report.gradebook_scores(course.db_url)["ada"] == before
+    assert course.record_path("ada").read_text() == record_before
 
 
 def test_feedback_and_export(batch):
