@@ -39,6 +39,20 @@ def tests_version() -> str:
     return digest.hexdigest()[:12]
 
 
+def private_folder(name: str, mode: int = 0o700) -> Path:
+    """A folder of the grader's under the system's temporary folder, created with ``mode`` if missing.
+
+    ``course-cache`` (0700) holds cached gradebooks; ``course-kernels`` (0711: enterable, not listable)
+    holds each grading kernel's scratch folder, so no kernel can find another's.
+    """
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / name
+    path.mkdir(mode=mode, exist_ok=True)
+    path.chmod(mode)
+    return path
+
+
 def put_tools_on_path() -> None:
     """Make the virtual environment's commands findable (nbgrader runs ``alembic`` to create a gradebook)."""
     import os

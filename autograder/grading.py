@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import ASSIGNMENT, NOTEBOOK_NAMES, SOLUTIONS, put_tools_on_path, tests_version
+from .course import ASSIGNMENT, NOTEBOOK_NAMES, SOLUTIONS, private_folder, put_tools_on_path, tests_version
 
 RESULTS_FILE = "results.json"
 # nbgrader's zip_collect example: ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb
@@ -230,7 +230,8 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     from .report import progress
 
     course.root.mkdir(parents=True, exist_ok=True)
-    register_assignment(course.root, course.db_url)
+    template = assignment_gradebook()
+    _ensure_registered(course, template)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as batch_dir:
         batch = Path(batch_dir)
         folders = collect(submissions, batch / "unpacked", zip_pattern)
@@ -238,11 +239,10 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
             folders = {s: p for s, p in folders.items() if s == student}
             if not folders:
                 raise SystemExit(f"no submission for student {student!r} in {submissions}")
-        template = batch / "template.db"
-        _snapshot_gradebook(course, template)
         jobs = jobs or max(1, os.cpu_count() or 1)
         blas_threads = max(1, (os.cpu_count() or 1) // jobs)
-        settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb}
+        settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb,
+                    "private_paths": os.pathsep.join([str(batch), str(course.root)])}
         outcomes: list[Outcome] = []
         bar = progress(len(folders), quiet=quiet)
 
@@ -315,15 +315,34 @@ def _unzip(archive_path: Path, target: Path, pattern: str) -> Path:
     return collected
 
 
-def _snapshot_gradebook(course: Course, template: Path) -> None:
-    """A gradebook holding the assignment, for a worker to write into (the real one is never shared)."""
-    import sqlite3
+def assignment_gradebook() -> Path:
+    """A gradebook holding just the assignment at the current tests version, built once and cached.
 
-    if course.db_url.startswith("sqlite:///"):
-        with sqlite3.connect(course.db_url[len("sqlite:///"):]) as src, sqlite3.connect(template) as dst:
-            src.backup(dst)
-    else:  # another database: a fresh SQLite gradebook with just the assignment
-        register_assignment(template.parent, f"sqlite:///{template}")
+    Registering the assignment (nbgrader's generate_assignment) takes seconds; workers and ``course check``
+    start from a copy of this file instead. It lives where grading kernels may not read.
+    """
+    path = private_folder("course-cache") / f"gradebook-{tests_version()}.db"
+    if not path.exists():
+        with tempfile.TemporaryDirectory(prefix="course-register-") as scratch:
+            register_assignment(Path(scratch), f"sqlite:///{scratch}/gradebook.db")
+            staged = path.with_name(f"{path.name}.{os.getpid()}")
+            shutil.copy(Path(scratch) / "gradebook.db", staged)
+            staged.replace(path)  # atomic: a concurrent run sees the whole file or none
+    return path
+
+
+def _ensure_registered(course: Course, template: Path) -> None:
+    """Make sure the course's gradebook knows the assignment as it is now in ``solutions/``."""
+    if not course.db_url.startswith("sqlite:///"):
+        register_assignment(course.root, course.db_url)  # another database: always bring it up to date
+        return
+    database = Path(course.db_url[len("sqlite:///"):])
+    marker = database.with_name(database.name + ".tests-version")
+    if not database.exists():
+        shutil.copy(template, database)
+    elif not marker.exists() or marker.read_text() != tests_version():
+        register_assignment(course.root, course.db_url)
+    marker.write_text(tests_version())
 
 
 def _grade_one(course, student, folder, batch, template, settings, blas_threads, timeout) -> Outcome:

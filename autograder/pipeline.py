@@ -46,7 +46,7 @@ from traitlets import Float, Integer, Unicode
 
 from . import sandbox
 from .checks import encode_cases
-from .course import CHECK_MODULES, DATASETS, ROOT
+from .course import CHECK_MODULES, DATASETS, ROOT, private_folder
 from .verify import checks_for, reference_dependencies, verify_notebook
 
 KERNEL_NAME = "course-sandbox"
@@ -195,7 +195,7 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb, resources, km=None):
         self.kernel_name = KERNEL_NAME
         build = resources["metadata"]["path"]
-        scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        scratch = Path(tempfile.mkdtemp(dir=private_folder("course-kernels", 0o711)))
         course = resources.setdefault("course", {})
         course["cells"] = {}
         self._stopped = None
@@ -292,8 +292,8 @@ def _kernel_environment(scratch: Path, memory_mb: int, extra_private: str) -> di
     (kernel_dir / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "autograder.sandbox", "kernel", "-f", "{connection_file}"],
         "display_name": "Course grading sandbox", "language": "python"}))
-    private = [str(ROOT), tempfile.gettempdir() + os.sep + "course-grade-"] + [p for p in extra_private.split(
-        os.pathsep) if p]
+    private = [str(ROOT), str(private_folder("course-cache")), str(private_folder("course-kernels", 0o711)),
+               *[p for p in extra_private.split(os.pathsep) if p]]
     public = [str(ROOT / "autograder"), str(DATASETS), sys.prefix, str(scratch)]
     env = {
         sandbox.ENV_SCRATCH: str(scratch), sandbox.ENV_PRIVATE: os.pathsep.join(private),

@@ -39,7 +39,7 @@ def _answer(name: str, old: str, new: str) -> str:
     return source.replace(old, new)
 
 
-def _hostile_submissions(folder: Path) -> None:
+def _hostile_submissions(folder: Path, course_root: Path | None = None) -> None:
     only_03 = lambda student, nb: write_submission(folder, student, {NB03: nb})  # noqa: E731
     only_03("correct_03", filled(NB03))
     only_03("wrong_propagate", filled(NB03, {"propagate": _answer("propagate", "/ m\n    db", "\n    db")}))
@@ -65,6 +65,8 @@ def _hostile_submissions(folder: Path) -> None:
     only_03("memory_hog", _with_cell("hog = bytearray(8 * 1024**3)", "test_predict"))
     only_03("reads_solutions", _with_cell(
         f"stolen = open({str(SOLUTIONS / ASSIGNMENT / (NB03 + '.ipynb'))!r}).read()", "md-01"))
+    only_03("reads_gradebook", _with_cell(
+        f"print(open({str((course_root or ROOT) / 'gradebook.db')!r}, 'rb').read(100))", "md-01"))
     only_03("writes_gradebook", _with_cell(
         f"open({str(ROOT / 'gradebook.db')!r}, 'a').write('x')", "md-01"))
     only_03("background_process", _with_cell(
@@ -90,9 +92,9 @@ def _hostile_submissions(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
-    shutil.copytree(SAMPLE_SUBMISSIONS, folder, dirs_exist_ok=True)
-    _hostile_submissions(folder)
     course = Course(tmp_path_factory.mktemp("course"))
+    shutil.copytree(SAMPLE_SUBMISSIONS, folder, dirs_exist_ok=True)
+    _hostile_submissions(folder, course.root)
     outcomes = grade_batch(course, folder, jobs=2, timeout=300, cell_timeout=40, memory_mb=2048, quiet=True)
     records = report.load_records(course.autograded)
     scores = report.gradebook_scores(course.db_url)
@@ -171,7 +173,7 @@ def test_a_memory_hog_fails_alone(batch):
     assert any(c["status"] == "out of memory" for c in cells.values())
 
 
-@pytest.mark.parametrize("student", ["reads_solutions", "writes_gradebook", "background_process"])
+@pytest.mark.parametrize("student", ["reads_solutions", "reads_gradebook", "writes_gradebook", "background_process"])
 def test_reaching_outside_the_submission_is_refused(batch, student):
     course, _, records, scores = batch
     cells = records[student]["notebooks"][NB03]["cells"]
