@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 import zipfile
@@ -34,6 +35,7 @@ import nbformat
 from .course import ASSIGNMENT, NOTEBOOK_NAMES, SOLUTIONS, private_folder, put_tools_on_path, tests_version
 
 RESULTS_FILE = "results.json"
+_GRADEBOOK_LOCK = threading.Lock()  # one writer to the course's gradebook and autograded/ at a time
 # nbgrader's zip_collect example: ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb
 LMS_FILE_PATTERN = r".*?_(?P<student_id>[^_]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.+)"
 
@@ -229,6 +231,8 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``."""
     from .report import progress
 
+    # nbgrader's own gradebook code warns about rows SQLAlchemy adds lazily; they are not the instructor's concern
+    warnings.filterwarnings("ignore", message="Object of type .* not in session", category=RuntimeWarning)
     course.root.mkdir(parents=True, exist_ok=True)
     template = assignment_gradebook()
     _ensure_registered(course, template)
@@ -379,8 +383,9 @@ def _grade_one(course, student, folder, batch, template, settings, blas_threads,
         return _record_failure(course, student, notes, problem, log.read_text(errors="replace")[-20000:], seconds)
     record = _build_record(student, autograded, notes, seconds)
     (autograded / RESULTS_FILE).write_text(json.dumps(record, indent=1))
-    _merge_scores(course, f"sqlite:///{workspace / 'gradebook.db'}", student)
-    _swap_in(autograded, course.autograded / student / ASSIGNMENT)
+    with _GRADEBOOK_LOCK:
+        _merge_scores(course, f"sqlite:///{workspace / 'gradebook.db'}", student)
+        _swap_in(autograded, course.autograded / student / ASSIGNMENT)
     shutil.rmtree(workspace, ignore_errors=True)
     return Outcome(student, record["status"], record["reason"], seconds, record)
 
@@ -423,8 +428,7 @@ def _record_failure(course: Course, student: str, notes, problem: str | None, lo
     from nbgrader.api import Gradebook, MissingEntry
 
     reason = "; ".join([*notes, problem] if problem else notes)
-    with Gradebook(course.db_url) as gb, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _GRADEBOOK_LOCK, Gradebook(course.db_url) as gb:
         try:
             gb.find_submission(ASSIGNMENT, student)
             earlier = True
@@ -461,8 +465,7 @@ def _merge_scores(course: Course, workspace_url: str, student: str) -> None:
         grades = {(nb.name, g.name): (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks
                   for g in nb.grades}
         comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
-    with Gradebook(course.db_url) as gb, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings about lazily added rows
+    with Gradebook(course.db_url) as gb:
         gb.update_or_create_student(student)
         target = gb.update_or_create_submission(ASSIGNMENT, student, timestamp=timestamp)
         for notebook in target.notebooks:

@@ -194,6 +194,7 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources, km=None):
         self.kernel_name = KERNEL_NAME
+        self.shutdown_kernel = "immediate"  # its process group is gone a moment later anyway
         build = resources["metadata"]["path"]
         scratch = Path(tempfile.mkdtemp(dir=private_folder("course-kernels", 0o711)))
         course = resources.setdefault("course", {})
