@@ -1,0 +1,53 @@
+"""Run every benchmark with its defaults, one after another, and print their figures (`make bench`).
+
+    python bench/run_all.py [--quick]
+
+Nothing is asserted: the figures are compared with the targets in docs/benchmarks.md by a person.
+--quick uses small sizes (notebook 03 only, 4 submissions, fewer repeats) to see that everything runs.
+The dataset is the shipped one (datasets/), or the original when CATVNONCAT_DIR is set; the training
+benchmark measures the original too when it is set. Takes about two hours on 2 cores with the defaults
+(mostly grading_throughput.py: 20 full submissions, 2 repeats, plain and two variants of ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+FULL = [
+    ["training_speed.py"],
+    ["notebook_runtime.py", "--threads", "default", "1"],
+    ["headroom.py", "--profile"],
+    ["grading_throughput.py"],
+]
+QUICK = [
+    ["training_speed.py", "--repeats", "2"],
+    ["notebook_runtime.py", "--repeats", "1", "--notebook", "03"],
+    ["headroom.py", "--repeats", "1", "--profile"],
+    ["grading_throughput.py", "--n", "4", "--notebook", "03", "--repeats", "1"],
+]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    failed = []
+    for script, *options in QUICK if args.quick else FULL:
+        command = [sys.executable, str(HERE / script), *options]
+        print(f"\n=== {' '.join(['python', f'bench/{script}', *options])}", flush=True)
+        started = time.perf_counter()
+        if subprocess.run(command).returncode != 0:
+            failed.append(script)
+        print(f"=== ({time.perf_counter() - started:.0f} s)", flush=True)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
