@@ -59,6 +59,13 @@ def notebooks_for(prefix: str | None) -> list[str]:
     return names
 
 
+def quiet_sqlalchemy() -> None:
+    """Hide nbgrader's SQLAlchemy "not in session" warnings, which grade_batch's threads can let through."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+
+
 def dataset_note() -> str:
     """Which dataset the notebooks will load; exits when there is none."""
     if os.environ.get("CATVNONCAT_DIR"):
@@ -175,6 +182,7 @@ def main(argv=None) -> None:
                         help='BLAS threads per worker of ours, one run each: a number or "default"')
     parser.add_argument("--keep", type=Path, help="keep the scratch folders (gradebooks, logs) here")
     args = parser.parse_args(argv)
+    quiet_sqlalchemy()
     names = notebooks_for(args.notebook)
     print(f"{args.n} correct submissions of {', '.join(n[:2] for n in names)}; dataset: {dataset_note()}; "
           f"{os.cpu_count()} cores, ours with jobs={args.jobs}")

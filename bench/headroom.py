@@ -43,6 +43,7 @@ from grading_throughput import (  # noqa: E402
     dataset_note,
     make_submissions,
     notebooks_for,
+    quiet_sqlalchemy,
 )
 
 PROFILE_ENV = "BENCH_PROFILE_FILE"
@@ -203,6 +204,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", default="1", help="BLAS threads for both (default 1, as in a default batch)")
     parser.add_argument("--profile", action="store_true", help="also profile one grading run, phase by phase")
     args = parser.parse_args(argv)
+    quiet_sqlalchemy()
     names = notebooks_for(None if args.notebook == "all" else args.notebook)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = args.threads  # the floor's kernel; grade_batch sets its workers' own
