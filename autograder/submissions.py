@@ -39,6 +39,14 @@ def filled(notebook: str, answers: dict[str, str] | None = None, solve_all: bool
     return nb
 
 
+def edited_reference(notebook: str, name: str, old: str, new: str) -> str:
+    """The reference source of ``name`` with ``old`` replaced by ``new``: a learner's typical slip."""
+    source = reference_code(notebook).functions[name]
+    if old not in source:
+        raise ValueError(f"the reference of {name} no longer contains {old!r}: update the caller")
+    return source.replace(old, new)
+
+
 def write_submission(folder: Path, student: str, notebooks: dict[str, nbformat.NotebookNode | bytes]) -> Path:
     """Write ``folder/<student>/<assignment>/<name>.ipynb`` for each notebook (bytes are written as they are)."""
     target = folder / student / ASSIGNMENT

@@ -19,18 +19,10 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import SAMPLE_SUBMISSIONS
-from autograder.reference import reference_code
-from autograder.submissions import complete, filled, write_submission
+from autograder.submissions import complete, edited_reference, filled, write_submission
 
 NB01, NB02, NB03 = ("01_numpy_and_vectorization", "02_derivatives_and_gradient_descent",
                     "03_logistic_regression_with_a_neural_network_mindset")
-
-
-def _edit(notebook: str, name: str, old: str, new: str) -> str:
-    source = reference_code(notebook).functions[name]
-    if old not in source:
-        raise SystemExit(f"the reference of {name} no longer contains {old!r}: update examples/make_submissions.py")
-    return source.replace(old, new)
 
 
 def _stub(notebook: str, name: str) -> str:
@@ -42,10 +34,11 @@ def _stub(notebook: str, name: str) -> str:
 def write_all(folder: Path) -> None:
     complete("ada", folder)
 
-    ben_02 = filled(NB02, {"numerical_derivative": _edit(NB02, "numerical_derivative", "2 * eps", "eps")},
+    ben_02 = filled(NB02, {"numerical_derivative": edited_reference(NB02, "numerical_derivative", "2 * eps", "eps")},
                     solve_all=False)
-    ben_03 = filled(NB03, {"optimize": _edit(NB03, "optimize", "w - learning_rate * dw", "w + learning_rate * dw"),
-                           "predict": _edit(NB03, "predict", "(A > 0.5).astype(float)", "A"),
+    plus = edited_reference(NB03, "optimize", "w - learning_rate * dw", "w + learning_rate * dw")
+    ben_03 = filled(NB03, {"optimize": plus,
+                           "predict": edited_reference(NB03, "predict", "(A > 0.5).astype(float)", "A"),
                            "model": _stub(NB03, "model")})
     write_submission(folder, "ben", {NB01: filled(NB01), NB02: ben_02, NB03: ben_03})
 

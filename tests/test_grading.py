@@ -18,8 +18,7 @@ import pytest
 from autograder import report
 from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
 from autograder.grading import Course, grade_batch
-from autograder.reference import reference_code
-from autograder.submissions import filled, student_notebook, write_submission
+from autograder.submissions import edited_reference, filled, student_notebook, write_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"
 FULL_03 = 11.0
@@ -34,9 +33,7 @@ def _with_cell(source: str, after: str, nb=None) -> nbformat.NotebookNode:
 
 
 def _answer(name: str, old: str, new: str) -> str:
-    source = reference_code(NB03).functions[name]
-    assert old in source
-    return source.replace(old, new)
+    return edited_reference(NB03, name, old, new)
 
 
 def _hostile_submissions(folder: Path, course_root: Path | None = None) -> None:

@@ -44,3 +44,14 @@ def test_student_notebooks_hold_no_solutions_or_hidden_tests(name):
     for cell in stubs:
         assert "raise NotImplementedError()" in "".join(cell["source"]), cell["metadata"]["nbgrader"]["grade_id"]
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), "outputs must be stripped"
+
+
+def test_sample_submissions_are_built_from_the_current_notebooks():
+    import subprocess
+    import sys
+
+    from autograder.course import ROOT
+
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "make_submissions.py"), "--check"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
