@@ -8,9 +8,9 @@ the last top-level definition of the name, as running the notebook top to bottom
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
 _transformer = TransformerManager()
@@ -57,13 +57,17 @@ def cell_python(source: str) -> str:
     return _transformer.transform_cell(source)
 
 
-def read_code(nb: nbformat.NotebookNode) -> NotebookCode:
-    """Collect the imports and top-level function definitions of every code cell, in notebook order."""
+def read_code(nb: Mapping) -> NotebookCode:
+    """Collect the imports and top-level function definitions of every code cell, in notebook order.
+
+    ``nb`` is a notebook as nbformat reads it, or as ``json.load`` does (sources as lists of lines).
+    """
     code = NotebookCode()
-    for cell in nb.cells:
+    for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
-        text = cell_python(cell.get("source", ""))
+        source = cell.get("source", "")
+        text = cell_python("".join(source) if isinstance(source, list) else source)
         try:
             tree = ast.parse(text)
         except SyntaxError:
