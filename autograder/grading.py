@@ -1,25 +1,22 @@
 """Grade submissions: in parallel, each in its own workspace, written to the gradebook by this process only.
 
-For each ``<student>/<assignment>/`` folder a worker process (``python -m autograder.grading worker``)
-runs nbgrader's ``Autograde`` with the course pipeline (:mod:`autograder.pipeline`) in a private
-workspace with a copy of the gradebook. The trusted parent then copies the scores into the real
-gradebook in one transaction and swaps the autograded folder in, so a regrade either replaces the old
-result or leaves it untouched. A submission that cannot be graded still gets a recorded result and a
-reason; a failing submission never stops the others.
+For each ``<student>/<assignment>/`` folder a worker process (:mod:`autograder.worker`, forked from a
+warm, pre-imported process per job slot) runs nbgrader's ``Autograde`` with the course pipeline
+(:mod:`autograder.pipeline`) in a private workspace with a copy of the gradebook. The trusted parent
+then copies the scores into the real gradebook in one transaction and swaps the autograded folder in,
+so a regrade either replaces the old result or leaves it untouched. A submission that cannot be graded
+still gets a recorded result and a reason; a failing submission never stops the others.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import difflib
 import json
-import logging
 import os
+import queue
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +30,7 @@ from pathlib import Path
 import nbformat
 
 from .course import ASSIGNMENT, NOTEBOOK_NAMES, SOLUTIONS, private_folder, put_tools_on_path, tests_version
+from .worker import WarmWorker
 
 RESULTS_FILE = "results.json"
 _GRADEBOOK_LOCK = threading.Lock()  # one writer to the course's gradebook and autograded/ at a time
@@ -197,23 +195,6 @@ def notebook_problem(path: Path) -> str | None:
     return None
 
 
-# -- the worker ----------------------------------------------------------------------------------------
-def run_worker(workspace: Path, student: str) -> None:
-    """Autograde ``workspace/submitted/<student>/`` with nbgrader; runs in its own process."""
-    from nbgrader.converters import Autograde
-    from nbgrader.coursedir import CourseDirectory
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would bury the log
-    config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
-                             assignment_id=ASSIGNMENT)
-    settings = json.loads((workspace / "settings.json").read_text())
-    for key, value in settings.items():
-        setattr(config.SandboxedExecute, key, value)
-    coursedir = CourseDirectory(config=config)
-    Autograde(coursedir=coursedir, config=config).start()
-
-
 @dataclass
 class Outcome:
     """What happened to one submission in a batch."""
@@ -247,17 +228,32 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
         blas_threads = max(1, (os.cpu_count() or 1) // jobs)
         settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb,
                     "private_paths": os.pathsep.join([str(batch), str(course.root)])}
+        env = dict(os.environ, OMP_NUM_THREADS=str(blas_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
+                   MKL_NUM_THREADS=str(blas_threads), PYTHONDONTWRITEBYTECODE="1")
+        workers: queue.SimpleQueue[WarmWorker] = queue.SimpleQueue()
+        started = [WarmWorker(env, batch / f"warm-worker-{i}.log") for i in range(min(jobs, len(folders)))]
+        for worker in started:
+            worker.start()  # they import while the first submissions are being prepared
+            workers.put(worker)
         outcomes: list[Outcome] = []
         bar = progress(len(folders), quiet=quiet)
 
         def one(item):
             name, folder = item
-            return _grade_one(course, name, folder, batch, template, settings, blas_threads, timeout)
+            worker = workers.get()
+            try:
+                return _grade_one(course, name, folder, batch, template, settings, worker, timeout)
+            finally:
+                workers.put(worker)
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for outcome in pool.map(one, sorted(folders.items())):
-                outcomes.append(outcome)
-                bar.step(outcome.student, outcome.status)
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                for outcome in pool.map(one, sorted(folders.items())):
+                    outcomes.append(outcome)
+                    bar.step(outcome.student, outcome.status)
+        finally:
+            for worker in started:
+                worker.stop()
         bar.close()
     return outcomes
 
@@ -349,7 +345,7 @@ def _ensure_registered(course: Course, template: Path) -> None:
     marker.write_text(tests_version())
 
 
-def _grade_one(course, student, folder, batch, template, settings, blas_threads, timeout) -> Outcome:
+def _grade_one(course, student, folder, batch, template, settings, worker: WarmWorker, timeout) -> Outcome:
     started = time.monotonic()
     workspace = batch / f"w-{student}"
     submitted = workspace / "submitted" / student / ASSIGNMENT
@@ -362,25 +358,16 @@ def _grade_one(course, student, folder, batch, template, settings, blas_threads,
         return _record_failure(course, student, notes, None, "", time.monotonic() - started)
     shutil.copy(template, workspace / "gradebook.db")
     (workspace / "settings.json").write_text(json.dumps(settings))
-    env = dict(os.environ, OMP_NUM_THREADS=str(blas_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
-               MKL_NUM_THREADS=str(blas_threads), PYTHONDONTWRITEBYTECODE="1")
     log = workspace / "worker.log"
-    budget = timeout * len(NOTEBOOK_NAMES) + 120
-    with open(log, "w") as log_stream:
-        worker = subprocess.Popen(worker_command(workspace, student), stdout=log_stream, stderr=subprocess.STDOUT,
-                                  start_new_session=True, env=env)
-        try:
-            code = worker.wait(timeout=budget)
-            problem = None if code == 0 else f"the grader failed on this submission (exit code {code})"
-        except subprocess.TimeoutExpired:
-            problem = f"grading took longer than {budget:.0f} s and was stopped"
-        finally:
-            _kill_group(worker.pid)  # nothing a submission started outlives its grading
+    code, problem = worker.grade(workspace, student, log, budget=timeout * len(NOTEBOOK_NAMES) + 120)
+    if code:
+        problem = f"the grader failed on this submission (exit code {code})"
     seconds = time.monotonic() - started
     autograded = workspace / "autograded" / student / ASSIGNMENT
     if problem or not autograded.is_dir():
         problem = problem or "nbgrader produced no graded notebook"
-        return _record_failure(course, student, notes, problem, log.read_text(errors="replace")[-20000:], seconds)
+        log_tail = log.read_text(errors="replace")[-20000:] if log.exists() else ""
+        return _record_failure(course, student, notes, problem, log_tail, seconds)
     record = _build_record(student, autograded, notes, seconds)
     (autograded / RESULTS_FILE).write_text(json.dumps(record, indent=1))
     with _GRADEBOOK_LOCK:
@@ -388,18 +375,6 @@ def _grade_one(course, student, folder, batch, template, settings, blas_threads,
         _swap_in(autograded, course.autograded / student / ASSIGNMENT)
     shutil.rmtree(workspace, ignore_errors=True)
     return Outcome(student, record["status"], record["reason"], seconds, record)
-
-
-def worker_command(workspace: Path, student: str) -> list[str]:
-    """The command that grades one prepared workspace (see :func:`run_worker`)."""
-    return [sys.executable, "-m", "autograder.grading", "worker", str(workspace), student]
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _build_record(student: str, autograded: Path, notes: list[str], seconds: float) -> dict:
@@ -488,16 +463,3 @@ def _swap_in(new: Path, final: Path) -> None:
         final.rename(old)
     staged.rename(final)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m autograder.grading", description="internal: one grading worker")
-    parser.add_argument("verb", choices=["worker"])
-    parser.add_argument("workspace", type=Path)
-    parser.add_argument("student")
-    args = parser.parse_args(argv)
-    run_worker(args.workspace, args.student)
-
-
-if __name__ == "__main__":
-    main()

@@ -13,7 +13,6 @@ import importlib
 import json
 import os
 import secrets
-import select
 import shutil
 import signal
 import subprocess
@@ -30,6 +29,7 @@ from . import serialize
 from .checks import CheckFailure, Checks, encode_cases
 from .course import CHECK_MODULES
 from .notebook_code import NotebookCode, names_used, read_code
+from .pipes import LineReader
 from .reference import reference_code
 
 VERIFY_TIMEOUT = 60.0  # seconds of wall time for all cases of one function
@@ -79,7 +79,7 @@ class Verifier:
     def __init__(self):
         self._process: subprocess.Popen | None = None
         self._folder = Path(tempfile.mkdtemp(prefix="course-verify-"))
-        self._buffer = b""
+        self._lines: LineReader | None = None
 
     def _start(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
@@ -89,7 +89,7 @@ class Verifier:
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                              stderr=subprocess.DEVNULL, env=env, cwd=self._folder,
                                              start_new_session=True)
-            self._buffer = b""
+            self._lines = LineReader(self._process.stdout)
         return self._process
 
     def run(self, job: dict, timeout: float) -> tuple[str, dict | None]:
@@ -102,17 +102,17 @@ class Verifier:
         try:
             process.stdin.write(f"{job_file}\n".encode())
             process.stdin.flush()
-            started = self._line_starting("started ", deadline)
+            started = self._lines.line_starting("started ", deadline)
             if started is None:
                 self._restart()
                 return "crashed", None
             pid = int(started.split()[1])
             outcome, finished = None, None
             while finished is None:
-                line = self._read_line(deadline)
+                line = self._lines.read_line(deadline)
                 if line is None:  # out of time: stop the child, keep the zygote
                     os.kill(pid, signal.SIGKILL)
-                    if self._line_starting(f"finished {pid} ", time.monotonic() + 10) is None:
+                    if self._lines.line_starting(f"finished {pid} ", time.monotonic() + 10) is None:
                         self._restart()
                     return "timeout", None
                 if line.startswith(job["marker"]):
@@ -126,25 +126,6 @@ class Verifier:
         finally:
             job_file.unlink(missing_ok=True)
             shutil.rmtree(scratch, ignore_errors=True)
-
-    def _line_starting(self, prefix: str, deadline: float) -> str | None:
-        while True:
-            line = self._read_line(deadline)
-            if line is None or line.startswith(prefix):
-                return line
-
-    def _read_line(self, deadline: float) -> str | None:
-        stream = self._process.stdout
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([stream], [], [], remaining)[0]:
-                return None
-            chunk = os.read(stream.fileno(), 1 << 16)
-            if not chunk:
-                return None
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line.decode(errors="replace")
 
     def _restart(self) -> None:
         if self._process is not None:

@@ -2,17 +2,19 @@
 
 The floor is what grading one submission cannot do without: start a kernel and execute the submitted
 notebook's cells once, with nbclient (no sandbox, no hidden tests, no verification, no gradebook).
-Ours is grade_batch on that one submission (jobs=1). Both get the same BLAS threads (--threads,
-default 1: what each worker gets in a default batch, jobs = cores). They alternate, --repeats times; the
-medians and the overhead (ours / floor - 1, target <= 25 %) are printed, in wall time and in CPU time
-(this process and its reaped children; less disturbed by other work on a shared machine).
+Ours is grade_batch on a batch of --batch copies of that submission (jobs=1): the first submission
+also waits for the warm worker to start (Python and its imports, once per job slot and batch); the later
+ones show what each submission costs in a batch. Both get the same BLAS threads (--threads, default 1:
+what each worker gets in a default batch, jobs = cores). They alternate, --repeats times; the medians
+and the overhead (ours / floor - 1, target <= 25 %) are printed, in wall time and in CPU time (this
+process and its reaped children; less disturbed by other work on a shared machine).
 
-With --profile, one more grading run records where ours spends its time: grade_batch's own steps
-(gradebook registration, copying, merging the scores), and inside the worker nbgrader's preprocessors,
-kernel start and shutdown, cell execution, the verification subprocesses and the rest (nbgrader's
-bookkeeping). The worker is the real one, started through a wrapper that only adds timers.
+With --profile, one more batch records where ours spends its time: the warm worker's start, and for the
+last submission grade_batch's own steps (copying, merging the scores) and inside the worker nbgrader's
+preprocessors, kernel start and shutdown, cell execution, the verification and the rest (nbgrader's
+bookkeeping). The warm worker is the real one, started through a wrapper that only adds timers.
 
-    python bench/headroom.py [--notebook 03|01|02|all] [--repeats 3] [--threads N] [--profile]
+    python bench/headroom.py [--notebook 03|01|02|all] [--repeats 3] [--threads N] [--batch 3] [--profile]
 
 The dataset is the shipped one (datasets/), or the original when CATVNONCAT_DIR is set.
 """
@@ -66,25 +68,26 @@ def floor(submission: Path, names: list[str]) -> float:
     return seconds
 
 
-def ours(submissions: Path, threads: str) -> tuple[float, float]:
-    """Worker seconds (Outcome.seconds) and wall seconds of grade_batch on one submission, jobs=1."""
+def ours(submissions: Path, threads: str) -> tuple[list[float], float]:
+    """grade_batch on the batch (jobs=1): each submission's seconds (Outcome.seconds) and the batch's wall."""
     from autograder.grading import Course, grade_batch
 
     with tempfile.TemporaryDirectory(prefix="bench-ours-") as course, blas_threads(threads, 1):
         started = time.perf_counter()
-        [outcome] = grade_batch(Course(course), submissions, jobs=1, quiet=True)
+        outcomes = grade_batch(Course(course), submissions, jobs=1, quiet=True)
         wall = time.perf_counter() - started
-    if outcome.status != "graded":
-        print(f"  warning: the correct submission was {outcome.status}: {outcome.reason}")
-    return outcome.seconds, wall
+    for outcome in outcomes:
+        if outcome.status != "graded":
+            print(f"  warning: the correct submission {outcome.student} was {outcome.status}: {outcome.reason}")
+    return [outcome.seconds for outcome in outcomes], wall
 
 
 # -- the profile ---------------------------------------------------------------------------------------
 class Timers:
-    """Seconds spent per phase; a phase may be entered many times."""
+    """Seconds spent per phase, per call: a phase may be entered many times."""
 
     def __init__(self):
-        self.seconds = defaultdict(float)
+        self.calls = defaultdict(list)
 
     def wrap(self, owner, attribute: str, phase: str) -> None:
         original = getattr(owner, attribute)
@@ -94,18 +97,22 @@ class Timers:
             try:
                 return original(*args, **kwargs)
             finally:
-                self.seconds[phase] += time.perf_counter() - started
+                self.calls[phase].append(time.perf_counter() - started)
 
         setattr(owner, attribute, timed)
 
+    def totals(self) -> dict[str, float]:
+        return {phase: sum(calls) for phase, calls in self.calls.items()}
 
-def profile_worker(argv: list[str]) -> None:
-    """Run the real grading worker with timers; write them to $BENCH_PROFILE_FILE (appending)."""
-    spawned = float(os.environ["BENCH_SPAWNED"])
+
+def profile_server(argv: list[str]) -> None:
+    """The real warm worker, with timers: its start, and each forked child's phases (to $BENCH_PROFILE_FILE)."""
+    spawned = float(argv[1])
+    entered = time.time()
     import nbclient.client
     import nbgrader.converters.autograde
 
-    from autograder import grading, pipeline, verify
+    from autograder import pipeline, verify, worker
 
     timers = Timers()
     for cls in {*pipeline.SANITIZE, *pipeline.AUTOGRADE}:
@@ -116,77 +123,87 @@ def profile_worker(argv: list[str]) -> None:
     timers.wrap(client, "_cleanup_kernel", "  kernel shutdown")
     timers.wrap(pipeline.SandboxedExecute, "preprocess_cell", "  cell execution")
     timers.wrap(pipeline, "_kernel_environment", "  sandbox set-up (font cache, spec)")
-    if hasattr(verify, "Verifier"):  # one sandboxed zygote per notebook, forking a child per function
-        timers.wrap(verify.Verifier, "run", "  verification jobs (zygote start included)")
-        timers.wrap(verify.Verifier, "_start", "  verification zygote start")
-        timers.wrap(verify.Verifier, "close", "  verification zygote stop")
-    else:  # one sandboxed subprocess per function
-        timers.wrap(verify.subprocess, "run", "  verification subprocesses")
+    timers.wrap(verify.Verifier, "run", "  verification jobs (zygote start included)")
+    timers.wrap(verify.Verifier, "_start", "  verification zygote start")
+    timers.wrap(verify.Verifier, "close", "  verification zygote stop")
     timers.wrap(verify, "read_code", "  parsing the learner's code")
     timers.wrap(nbgrader.converters.autograde.Autograde, "start", "worker: Autograde.start (all of nbgrader)")
-    timers.seconds["worker: python start and imports"] = time.time() - spawned
-    grading.run_worker(Path(argv[-2]), argv[-1])
+    real_preload, real_run = worker.preload, worker.run_worker
+
+    def preload():
+        started = time.time()
+        real_preload()
+        write_profile({"once": {"warm worker: python start": entered - spawned,
+                                "warm worker: imports and reference solutions": time.time() - started}})
+
+    def run_worker(workspace, student):
+        forked = time.time()
+        timers.calls.clear()  # the child's own phases only
+        try:
+            real_run(workspace, student)
+        finally:
+            write_profile({student: {**timers.totals(), "forked at": forked}})
+
+    worker.preload, worker.run_worker = preload, run_worker
+    worker.serve()
+
+
+def write_profile(entry: dict) -> None:
     with open(os.environ[PROFILE_ENV], "a") as stream:
-        stream.write(json.dumps(timers.seconds) + "\n")
+        stream.write(json.dumps(entry) + "\n")
 
 
 def profile(submissions: Path, threads: str) -> None:
-    """Grade the submission once with timers around every step; print the phases."""
-    from autograder import grading
+    """Grade the batch once with timers around every step; print the phases of its last submission."""
+    from autograder import grading, worker
     from autograder.grading import Course, grade_batch
 
     timers = Timers()
     steps = [("assignment_gradebook", "batch: assignment gradebook (cached; generate_assignment on a miss)"),
              ("_ensure_registered", "batch: course gradebook registration check"),
-             ("register_assignment", "batch: gradebook registration (generate_assignment)"),
-             ("_snapshot_gradebook", "batch: gradebook snapshot for the worker"),
              ("prepare_submission", "prepare: copy and check the submission"),
              ("_build_record", "after: results record"), ("_merge_scores", "after: merge scores"),
              ("_swap_in", "after: swap the autograded folder in")]
-    if hasattr(grading, "assignment_gradebook"):  # registration then happens inside the two steps above
-        steps = [step for step in steps if step[0] != "register_assignment"]
-    for name, phase in steps:  # the grader changes: time the steps it has
-        if hasattr(grading, name):
-            timers.wrap(grading, name, phase)
-    real_popen = subprocess.Popen
-
-    def wrapped_popen(command, *args, **kwargs):  # the real worker, started through profile_worker
-        if list(command[1:3]) != ["-m", "autograder.grading"]:
-            return real_popen(command, *args, **kwargs)
-        kwargs["env"] = dict(kwargs["env"], BENCH_SPAWNED=str(time.time()))
-        return real_popen([sys.executable, __file__, "_profile_worker", *command[3:]], *args, **kwargs)
-
+    for name, phase in steps:
+        timers.wrap(grading, name, phase)
+    timers.wrap(worker.WarmWorker, "grade", "worker: request to result (fork, grading, exit)")
+    real_command = worker.serve_command
+    worker.serve_command = lambda: [sys.executable, __file__, "_profile_server", str(time.time())]
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as folder, blas_threads(threads, 1):
         os.environ[PROFILE_ENV] = str(Path(folder) / "worker.json")
-        grading.subprocess.Popen = wrapped_popen
         try:
             started = time.perf_counter()
-            [outcome] = grade_batch(Course(Path(folder) / "course"), submissions, jobs=1, quiet=True)
+            outcomes = grade_batch(Course(Path(folder) / "course"), submissions, jobs=1, quiet=True)
             wall = time.perf_counter() - started
         finally:
-            grading.subprocess.Popen = real_popen
+            worker.serve_command = real_command
             os.environ.pop(PROFILE_ENV)
+        entries = {}
         for line in (Path(folder) / "worker.json").read_text().splitlines():
-            for phase, seconds in json.loads(line).items():
-                timers.seconds[phase] += seconds
-    phases = timers.seconds
-    worker = phases["worker: python start and imports"] + phases["worker: Autograde.start (all of nbgrader)"]
-    phases["worker: exit, process group clean-up"] = (
-        outcome.seconds - phases["prepare: copy and check the submission"] - worker)
+            entries.update(json.loads(line))
+    once = entries.pop("once")
+    last = outcomes[-1]
+    child = entries[last.student]
+    child.pop("forked at")
+    phases = {phase: calls[-1] for phase, calls in timers.calls.items()}  # the last submission's
+    phases.update(child)
+    phases["worker: fork, exit, clean-up"] = (phases.pop("worker: request to result (fork, grading, exit)")
+                                              - child["worker: Autograde.start (all of nbgrader)"])
     execute = phases["preprocessor SandboxedExecute"]
     inner = sum(phases[p] for p in phases if p.startswith("  ") and "verification" not in p and "parsing" not in p)
     phases["  rest of SandboxedExecute (scratch copy, env, nbclient)"] = execute - inner
     preprocessors = sum(s for p, s in phases.items() if p.startswith("preprocessor"))
     phases["worker: nbgrader bookkeeping (Autograde.start minus preprocessors)"] = (
         phases["worker: Autograde.start (all of nbgrader)"] - preprocessors)
-    phases["batch: rest (threads, temp folders)"] = wall - outcome.seconds - sum(
-        s for p, s in phases.items() if p.startswith(("batch", "after")))
-    print(f"Profile of one grading (grade_batch wall {wall:.1f} s, worker {outcome.seconds:.1f} s):")
-    order = ["batch", "prepare", "worker: python", "worker: Autograde", "preprocessor", "worker: nbgrader",
-             "worker: exit", "after"]
+    total = last.seconds
+    print(f"Profile of a batch of {len(outcomes)} (jobs=1, wall {wall:.1f} s). Once per batch, per job slot:")
+    for phase, seconds in once.items():
+        print(f"  {phase:<70} {seconds:6.2f} s")
+    print(f"The last submission ({last.student}, {total:.1f} s, the steady state of a batch):")
+    order = ["prepare", "worker: Autograde", "preprocessor", "worker: nbgrader", "worker: fork", "after"]
     for prefix in order:
         for phase in sorted((p for p in phases if p.startswith(prefix)), key=lambda p: -phases[p]):
-            print(f"  {phase:<70} {phases[phase]:6.2f} s  {100 * phases[phase] / wall:5.1f} %")
+            print(f"  {phase:<70} {phases[phase]:6.2f} s  {100 * phases[phase] / total:5.1f} %")
             if phase == "preprocessor SandboxedExecute" or phase == "preprocessor VerifyFunctions":
                 for sub in sorted((p for p in phases if p.startswith("  ")), key=lambda p: -phases[p]):
                     inside_verify = "verification" in sub or "parsing" in sub
@@ -196,22 +213,23 @@ def profile(submissions: Path, threads: str) -> None:
 
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "_profile_worker":
-        return profile_worker(argv)
+    if argv and argv[0] == "_profile_server":
+        return profile_server(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebook", default="03", help='"01", "02", "03" or "all" (default 03)')
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", default="1", help="BLAS threads for both (default 1, as in a default batch)")
-    parser.add_argument("--profile", action="store_true", help="also profile one grading run, phase by phase")
+    parser.add_argument("--batch", type=int, default=3, help="copies of the submission ours grades in one batch")
+    parser.add_argument("--profile", action="store_true", help="also profile one grading batch, phase by phase")
     args = parser.parse_args(argv)
     quiet_sqlalchemy()
     names = notebooks_for(None if args.notebook == "all" else args.notebook)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = args.threads  # the floor's kernel; grade_batch sets its workers' own
-    print(f"One correct submission of {', '.join(n[:2] for n in names)}; dataset: {dataset_note()}; "
-          f"{args.threads} BLAS thread(s)")
+    print(f"One correct submission of {', '.join(n[:2] for n in names)}, ours grading {args.batch} copies of it "
+          f"in a batch (jobs=1); dataset: {dataset_note()}; {args.threads} BLAS thread(s)")
     with tempfile.TemporaryDirectory(prefix="bench-headroom-") as folder:
-        submissions = make_submissions(Path(folder) / "submissions", 1, names)
+        submissions = make_submissions(Path(folder) / "submissions", args.batch, names)
         submission = submissions / "s00" / ASSIGNMENT
         runs = defaultdict(list)
         for _ in range(args.repeats):
@@ -219,17 +237,23 @@ def main(argv=None) -> None:
             runs["floor"].append(floor(submission, names))
             runs["floor, CPU-s"].append(cpu_seconds() - before)
             before = cpu_seconds()
-            worker, wall = ours(submissions, args.threads)
-            runs["ours, CPU-s"].append(cpu_seconds() - before)
-            runs["ours (worker)"].append(worker)
-            runs["ours (grade_batch wall)"].append(wall)
-        print(f"Median of {args.repeats}:")
-        for name in ["floor", "ours (worker)", "ours (grade_batch wall)", "floor, CPU-s", "ours, CPU-s"]:
+            seconds, wall = ours(submissions, args.threads)
+            runs["ours, CPU-s per submission"].append((cpu_seconds() - before) / len(seconds))
+            runs["ours, first submission"].append(seconds[0])
+            if len(seconds) > 1:
+                runs["ours, each later submission"].append(statistics.median(seconds[1:]))
+            runs["ours, batch wall / submissions"].append(wall / len(seconds))
+        print(f"Median of {args.repeats}, seconds per submission:")
+        print("  (first submission: includes starting the warm worker; each later one: the steady state)")
+        for name in ["floor", "ours, each later submission", "ours, first submission", "ours, batch wall / submissions",
+                     "floor, CPU-s", "ours, CPU-s per submission"]:
             values = runs[name]
+            if not values:
+                continue
             base = statistics.median(runs["floor, CPU-s" if "CPU" in name else "floor"])
             value = statistics.median(values)
             extra = "" if name.startswith("floor") else f"  overhead {100 * (value / base - 1):5.0f} % (target <= 25 %)"
-            print(f"  {name:<26} {value:6.1f} s{extra}   runs: {', '.join(f'{v:.1f}' for v in values)}")
+            print(f"  {name:<32} {value:6.1f} s{extra}   runs: {', '.join(f'{v:.1f}' for v in values)}")
         if args.profile:
             profile(submissions, args.threads)
 

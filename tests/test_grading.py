@@ -210,14 +210,15 @@ def test_regrading_one_student_replaces_the_result_without_duplicates(batch):
 
 
 def test_a_crashed_regrade_keeps_the_earlier_result(batch, monkeypatch):
-    from autograder import grading
+    from autograder import worker
 
     course, _, _, _ = batch
     before = report.gradebook_scores(course.db_url)["ada"]
     record_before = course.record_path("ada").read_text()
-    monkeypatch.setattr(grading, "worker_command", lambda workspace, student: [sys.executable, "-c", "exit(3)"])
+    monkeypatch.setattr(worker, "serve_command", lambda: [sys.executable, "-c", "exit(3)"])  # dies at once, twice
     outcomes = grade_batch(course, SAMPLE_SUBMISSIONS, student="ada", jobs=1, quiet=True)
     assert outcomes[0].status == "regrade failed" and "earlier result is kept" in outcomes[0].reason
+    assert "ended unexpectedly" in outcomes[0].reason
     assert report.gradebook_scores(course.db_url)["ada"] == before
     assert course.record_path("ada").read_text() == record_before
 

@@ -1,0 +1,199 @@
+"""The grading worker: nbgrader's Autograde with the course pipeline, for one prepared workspace.
+
+Each submission is graded in a process of its own, so nothing one submission does (or leaves in
+memory) can reach another, and the batch can stop it by killing its process group.
+
+Starting Python and importing nbgrader, nbformat, nbclient and numpy costs seconds: more than a
+small notebook takes to run. So a batch starts one *warm worker* per job slot
+(``python -m autograder.worker serve``): it imports everything once and then, for each submission,
+forks a fresh child that grades it and exits. The child starts from the clean, imported state; the
+warm worker itself never runs a submission's code, nbgrader, or the course pipeline.
+
+``python -m autograder.worker grade WORKSPACE STUDENT`` grades one workspace in a process of its own
+(the cold path, for debugging a single submission).
+
+Protocol of ``serve``: one JSON request per line on stdin, ``{"workspace", "student", "log"}``;
+replies on stdout, ``started PID`` once the child is forked, then ``finished PID EXIT_CODE``
+(negative: killed by that signal). End of stdin ends the warm worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+from .pipes import LineReader
+
+
+def run_worker(workspace: Path, student: str) -> None:
+    """Autograde ``workspace/submitted/<student>/`` with nbgrader (in the process that grades it)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    from .course import ASSIGNMENT
+    from .grading import nbgrader_config
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would bury the log
+    config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
+                             assignment_id=ASSIGNMENT)
+    settings = json.loads((workspace / "settings.json").read_text())
+    for key, value in settings.items():
+        setattr(config.SandboxedExecute, key, value)
+    coursedir = CourseDirectory(config=config)
+    Autograde(coursedir=coursedir, config=config).start()
+
+
+def preload() -> None:
+    """Import what grading a submission needs, and parse the reference solutions, once."""
+    import nbclient  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+    import nbgrader.coursedir  # noqa: F401
+
+    from . import grading, pipeline  # noqa: F401
+    from .course import CHECK_MODULES
+    from .reference import reference_module
+
+    for notebook in CHECK_MODULES:
+        reference_module(notebook)
+
+
+def serve() -> None:
+    """The warm worker: preload, then fork one child per request read from stdin (see the module doc)."""
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not break the protocol
+    preload()
+    replies.write("ready\n")
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _grade_in_child(job, replies)
+        replies.write(f"started {pid}\n")
+        _, status = os.waitpid(pid, 0)
+        replies.write(f"finished {pid} {os.waitstatus_to_exitcode(status)}\n")
+
+
+def _grade_in_child(job: dict, replies) -> None:
+    """In the forked child: a session of its own, output to the job's log, grade, and exit."""
+    code = 1
+    try:
+        replies.close()
+        os.setsid()  # the batch stops a submission by killing this process group
+        log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        nothing = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(nothing, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.close(nothing)
+        run_worker(Path(job["workspace"]), job["student"])
+        code = 0
+    except BaseException:  # everything, SystemExit included, ends as an exit code the batch records
+        traceback.print_exc()
+    finally:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+class WarmWorker:
+    """The batch's handle on one warm worker process; used by one thread at a time."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        self._env, self._log = env, log
+        self._process: subprocess.Popen | None = None
+        self._lines: LineReader | None = None
+
+    def start(self) -> None:
+        """Start the process (it preloads in the background); a no-op while it is alive."""
+        if self._process is None or self._process.poll() is not None:
+            with open(self._log, "a") as log:
+                self._process = subprocess.Popen(serve_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                 stderr=log, env=self._env, start_new_session=True)
+            self._lines = LineReader(self._process.stdout)
+
+    def grade(self, workspace: Path, student: str, log: Path, budget: float, started_within: float = 300.0
+              ) -> tuple[int | None, str | None]:
+        """Grade one workspace: (exit code, None), or (None, what went wrong).
+
+        ``budget`` is the wall time the child may take; when it runs out, its process group is killed.
+        A warm worker that dies or stops answering is replaced, and the submission is tried once more.
+        """
+        problem = None
+        for _attempt in range(2):
+            code, problem = self._grade_once(workspace, student, log, budget, started_within)
+            if problem != "the warm grading process ended unexpectedly":
+                return code, problem
+            self.stop()
+        return None, problem
+
+    def _grade_once(self, workspace, student, log, budget, started_within):
+        self.start()
+        request = json.dumps({"workspace": str(workspace), "student": student, "log": str(log)})
+        try:
+            self._process.stdin.write(f"{request}\n".encode())
+            self._process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return None, "the warm grading process ended unexpectedly"
+        started = self._lines.line_starting("started ", time.monotonic() + started_within)
+        if started is None:
+            return None, "the warm grading process ended unexpectedly"
+        pid = int(started.split()[1])
+        finished = self._lines.line_starting(f"finished {pid} ", time.monotonic() + budget)
+        kill_group(pid)  # nothing a submission started outlives its grading
+        if finished is None:
+            if self._lines.line_starting(f"finished {pid} ", time.monotonic() + 30) is None:
+                self.stop()  # it did not reap the child: start afresh next time
+            return None, f"grading took longer than {budget:.0f} s and was stopped"
+        return int(finished.split()[2]), None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            kill_group(self._process.pid)
+            self._process.wait()
+            self._process.stdout.close()
+            self._process.stdin.close()
+        self._process = None
+
+
+def serve_command() -> list[str]:
+    """The command that starts a warm worker (see :func:`serve`)."""
+    return [sys.executable, "-m", "autograder.worker", "serve"]
+
+
+def kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m autograder.worker", description="internal: grading workers")
+    commands = parser.add_subparsers(dest="verb", required=True)
+    commands.add_parser("serve", help="a warm worker: grade the workspaces named on stdin, one child each")
+    grade = commands.add_parser("grade", help="grade one prepared workspace in this process")
+    grade.add_argument("workspace", type=Path)
+    grade.add_argument("student")
+    args = parser.parse_args(argv)
+    if args.verb == "serve":
+        serve()
+    else:
+        run_worker(args.workspace, args.student)
+
+
+if __name__ == "__main__":
+    main()
