@@ -19,6 +19,9 @@ CHECK_MODULES = {
     "03_logistic_regression_with_a_neural_network_mindset": "logistic_regression",
 }
 NOTEBOOK_NAMES = tuple(CHECK_MODULES)
+# A cell tag for solutions/: an ungraded cell after the last graded one (exploration, plots) that grading
+# does not run, because it cannot change a score. See pipeline.SandboxedExecute.
+SKIP_WHEN_GRADING = "skip-when-grading"
 
 
 def solution_notebook(name: str) -> Path:

@@ -215,8 +215,6 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     # nbgrader's own gradebook code warns about rows SQLAlchemy adds lazily; they are not the instructor's concern
     warnings.filterwarnings("ignore", message="Object of type .* not in session", category=RuntimeWarning)
     course.root.mkdir(parents=True, exist_ok=True)
-    template = assignment_gradebook()
-    _ensure_registered(course, template)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as batch_dir:
         batch = Path(batch_dir)
         folders = collect(submissions, batch / "unpacked", zip_pattern)
@@ -233,10 +231,9 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
         workers: queue.SimpleQueue[WarmWorker] = queue.SimpleQueue()
         started = [WarmWorker(env, batch / f"warm-worker-{i}.log") for i in range(min(jobs, len(folders)))]
         for worker in started:
-            worker.start()  # they import while the first submissions are being prepared
+            worker.start()  # they import while the gradebook is checked and the first submissions prepared
             workers.put(worker)
         outcomes: list[Outcome] = []
-        bar = progress(len(folders), quiet=quiet)
 
         def one(item):
             name, folder = item
@@ -247,6 +244,9 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
                 workers.put(worker)
 
         try:
+            template = assignment_gradebook()
+            _ensure_registered(course, template)
+            bar = progress(len(folders), quiet=quiet)
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 for outcome in pool.map(one, sorted(folders.items())):
                     outcomes.append(outcome)

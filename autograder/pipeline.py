@@ -15,6 +15,7 @@ SaveAutoGrades (which scores those outputs).
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import shutil
@@ -46,7 +47,7 @@ from traitlets import Float, Integer, Unicode
 
 from . import sandbox
 from .checks import encode_cases
-from .course import CHECK_MODULES, DATASETS, ROOT, private_folder
+from .course import CHECK_MODULES, DATASETS, ROOT, SKIP_WHEN_GRADING, private_folder, solution_notebook
 from .verify import checks_for, reference_dependencies, verify_notebook
 
 KERNEL_NAME = "course-sandbox"
@@ -184,6 +185,10 @@ class SandboxedExecute(Execute):
 
     Each cell has a time limit, and the whole notebook a budget; after a timeout or a dead kernel the
     remaining cells are not run and say why. The kernel runs under :mod:`autograder.sandbox`.
+
+    Cells the course's source notebook tags ``skip-when-grading`` are not run either, when they come
+    after every graded cell of the submission: ungraded exploration (more training runs, plots) that
+    no test depends on and no score can reflect. They get a note instead of outputs.
     """
 
     timeout = Integer(300, help="Seconds one cell may run (generous: training runs here on a busy machine)",
@@ -200,6 +205,7 @@ class SandboxedExecute(Execute):
         course = resources.setdefault("course", {})
         course["cells"] = {}
         self._stopped = None
+        self._skipped = cells_to_skip(nb, resources["nbgrader"]["notebook"])
         self._deadline = time.monotonic() + self.notebook_timeout
         self.timeout_func = lambda cell: max(1, int(min(self.timeout, self._deadline - time.monotonic())))
         try:
@@ -239,6 +245,10 @@ class SandboxedExecute(Execute):
             return cell, resources
         status = resources["course"]["cells"]
         key = _cell_key(cell, index)
+        if index in self._skipped:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+            status[key] = {"status": "skipped", "seconds": 0.0}
+            return cell, resources
         if self._stopped:
             cell.outputs = [_error("NotRun", f"this cell was not run: {self._stopped}")]
             status[key] = {"status": "not run", "seconds": 0.0}
@@ -273,6 +283,33 @@ class SandboxedExecute(Execute):
                     outcome = "out of memory"
         status[key] = {"status": outcome, "seconds": round(seconds, 3)}
         return cell, resources
+
+
+SKIPPED_NOTE = ("[not run when grading] an ungraded exploration cell after the last test: it cannot change "
+                "your score. It runs as usual in your own notebook.\n")
+
+
+@functools.cache
+def tagged_skip_when_grading(notebook: str) -> frozenset[str]:
+    """Ids of the cells the source notebook ``notebook`` tags ``skip-when-grading``."""
+    with open(solution_notebook(notebook), encoding="utf-8") as file:
+        cells = json.load(file)["cells"]
+    return frozenset(c["id"] for c in cells if "id" in c and SKIP_WHEN_GRADING in c.get("metadata", {}).get("tags", []))
+
+
+def cells_to_skip(nb: NotebookNode, notebook: str) -> set[int]:
+    """Positions of the submission's cells that grading does not run: ungraded code cells, after every
+    graded or solution cell, whose id the source notebook tags ``skip-when-grading``.
+
+    The tags are the instructor's, read from solutions/; what a learner did to the tags in their copy
+    does not count. A learner who moved a test cell below a tagged cell gets that cell run.
+    """
+    if notebook not in CHECK_MODULES:
+        return set()
+    tagged = tagged_skip_when_grading(notebook)
+    last = max((i for i, c in enumerate(nb.cells) if utils.is_grade(c) or utils.is_solution(c)), default=len(nb.cells))
+    return {i for i, c in enumerate(nb.cells)
+            if i > last and c.cell_type == "code" and c.get("id") in tagged and "nbgrader" not in c.metadata}
 
 
 def _cell_key(cell: NotebookNode, index: int) -> str:

@@ -43,6 +43,7 @@ from grading_throughput import (  # noqa: E402
     blas_threads,
     cpu_seconds,
     dataset_note,
+    lost_points,
     make_submissions,
     notebooks_for,
     quiet_sqlalchemy,
@@ -68,17 +69,18 @@ def floor(submission: Path, names: list[str]) -> float:
     return seconds
 
 
-def ours(submissions: Path, threads: str) -> tuple[list[float], float]:
+def ours(submissions: Path, threads: str, names: list[str]) -> tuple[list[float], float]:
     """grade_batch on the batch (jobs=1): each submission's seconds (Outcome.seconds) and the batch's wall."""
     from autograder.grading import Course, grade_batch
 
-    with tempfile.TemporaryDirectory(prefix="bench-ours-") as course, blas_threads(threads, 1):
+    with tempfile.TemporaryDirectory(prefix="bench-ours-") as folder, blas_threads(threads, 1):
+        course = Course(folder)
         started = time.perf_counter()
-        outcomes = grade_batch(Course(course), submissions, jobs=1, quiet=True)
+        outcomes = grade_batch(course, submissions, jobs=1, quiet=True)
         wall = time.perf_counter() - started
-    for outcome in outcomes:
-        if outcome.status != "graded":
-            print(f"  warning: the correct submission {outcome.student} was {outcome.status}: {outcome.reason}")
+        lost = lost_points(course.db_url, [o.student for o in outcomes], names)
+    if lost:
+        print(f"  warning: {lost} correct submission(s) lost points")
     return [outcome.seconds for outcome in outcomes], wall
 
 
@@ -237,7 +239,7 @@ def main(argv=None) -> None:
             runs["floor"].append(floor(submission, names))
             runs["floor, CPU-s"].append(cpu_seconds() - before)
             before = cpu_seconds()
-            seconds, wall = ours(submissions, args.threads)
+            seconds, wall = ours(submissions, args.threads, names)
             runs["ours, CPU-s per submission"].append((cpu_seconds() - before) / len(seconds))
             runs["ours, first submission"].append(seconds[0])
             if len(seconds) > 1:

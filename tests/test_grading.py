@@ -81,6 +81,14 @@ def _hostile_submissions(folder: Path, course_root: Path | None = None) -> None:
     dup.cells += [nbformat.v4.new_code_cell(c.source, id=f"dup-{i}", metadata=dict(c.metadata))
                   for i, c in enumerate(dup.cells) if c.get("id") in ("sigmoid", "test_sigmoid")]
     only_03("duplicated_cells", dup)
+    moved = filled(NB03)
+    for cell in moved.cells:
+        if cell.get("id") in ("code-36", "code-40"):
+            cell.source = f"print('exploration {cell.id} ran')"
+    test_model = next(c for c in moved.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_model")
+    moved.cells.remove(test_model)
+    moved.cells.insert(next(i for i, c in enumerate(moved.cells) if c.get("id") == "code-38"), test_model)
+    only_03("moved_test_cell", moved)
     write_submission(folder, "untouched", {name: student_notebook(name) for name in NOTEBOOK_NAMES})
     write_submission(folder, "bad_json", {NB03: b"{not json"})
     write_submission(folder, "empty_file", {NB03: b""})
@@ -182,6 +190,22 @@ def test_edited_test_cells_are_restored_and_scored(batch):
     _, _, records, scores = batch
     assert scores["edited_test_cells"]["total"] == FULL_03
     assert records["edited_test_cells"]["status"] == "tampering suspected"
+
+
+def _graded_outputs(course, student: str) -> dict[str, str]:
+    nb = nbformat.read(course.autograded / student / ASSIGNMENT / f"{NB03}.ipynb", as_version=4)
+    return {c.get("id"): "".join(o.get("text", "") + " ".join(o.get("data", {})) for o in c.outputs)
+            for c in nb.cells if c.cell_type == "code"}
+
+
+def test_exploration_after_the_last_test_is_not_run_when_grading(batch):
+    course, _, _, scores = batch
+    outputs = _graded_outputs(course, "correct_03")
+    assert "[not run when grading]" in outputs["code-36"] and "[not run when grading]" in outputs["code-34"]
+    assert "image/png" in outputs["code-32"]  # the main model's cost curve still runs (the feedback shows it)
+    moved = _graded_outputs(course, "moved_test_cell")  # test_model moved below code-36: code-36 runs
+    assert "exploration code-36 ran" in moved["code-36"] and "[not run when grading]" in moved["code-40"]
+    assert scores["correct_03"]["total"] == scores["moved_test_cell"]["total"] == FULL_03
 
 
 def test_duplicated_cells_do_not_break_grading(batch):
