@@ -48,7 +48,7 @@ from traitlets import Float, Integer, Unicode
 from . import sandbox
 from .checks import encode_cases
 from .course import CHECK_MODULES, DATASETS, ROOT, SKIP_WHEN_GRADING, private_folder, solution_notebook
-from .verify import checks_for, reference_dependencies, verify_notebook
+from .verify import checks_for, reference_dependencies, submission_verifier, verify_notebook
 
 KERNEL_NAME = "course-sandbox"
 RESET_HOOKS = "from autograder.sandbox import reset_kernel_hooks; reset_kernel_hooks()\n"
@@ -391,7 +391,7 @@ class VerifyFunctions(NbGraderPreprocessor):
         course = resources.setdefault("course", {})
         if notebook not in CHECK_MODULES:
             return nb, resources
-        verdicts = verify_notebook(nb, notebook, cases=course.get("cases"))
+        verdicts = verify_notebook(nb, notebook, cases=course.get("cases"), verifier=submission_verifier())
         graded = set(verdicts)
         results = {}
         for cell in nb.cells:

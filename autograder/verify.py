@@ -9,6 +9,7 @@ does not cost the ``optimize`` points), run it on fresh random inputs in a locke
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import os
@@ -193,17 +194,44 @@ def _decode_outcome(text: str) -> dict | None:
     return outcome if isinstance(outcome, dict) and isinstance(outcome.get("cases", []), list) else None
 
 
-def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None = None) -> dict[str, Verdict]:
+def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None = None,
+                    verifier: Verifier | None = None) -> dict[str, Verdict]:
     """Verdicts for every graded function of ``notebook`` on the submitted notebook ``nb``.
 
     ``cases`` maps a function to the cases drawn for it in this grading run; others get fresh ones.
+    ``verifier`` is the zygote to use (one of its own, closed afterwards, when not given).
     """
     checks = checks_for(notebook)
     learner = read_code(nb)
-    verifier = Verifier()
+    own = verifier is None
+    verifier = verifier or Verifier()
     cases = cases or {}
     try:
         return {name: verify_function(notebook, name, learner, checks, verifier, cases.get(name))
                 for name in checks.functions}
     finally:
-        verifier.close()
+        if own:
+            verifier.close()
+
+
+_submission_verifier: Verifier | None = None
+
+
+def submission_verifier() -> Verifier:
+    """The zygote shared by the notebooks of the submission this process grades (one start, not three).
+
+    The grading process closes it when it is done (:func:`close_submission_verifier`); it is never
+    shared between submissions, which are graded in separate processes.
+    """
+    global _submission_verifier
+    if _submission_verifier is None:
+        _submission_verifier = Verifier()
+        atexit.register(close_submission_verifier)
+    return _submission_verifier
+
+
+def close_submission_verifier() -> None:
+    global _submission_verifier
+    if _submission_verifier is not None:
+        _submission_verifier.close()
+        _submission_verifier = None

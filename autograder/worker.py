@@ -41,6 +41,7 @@ def run_worker(workspace: Path, student: str) -> None:
 
     from .course import ASSIGNMENT
     from .grading import nbgrader_config
+    from .verify import close_submission_verifier
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would bury the log
@@ -50,7 +51,10 @@ def run_worker(workspace: Path, student: str) -> None:
     for key, value in settings.items():
         setattr(config.SandboxedExecute, key, value)
     coursedir = CourseDirectory(config=config)
-    Autograde(coursedir=coursedir, config=config).start()
+    try:
+        Autograde(coursedir=coursedir, config=config).start()
+    finally:
+        close_submission_verifier()  # a forked child ends with os._exit, which runs no atexit handlers
 
 
 def preload() -> None:

@@ -2,6 +2,8 @@
 
 The floor is what grading one submission cannot do without: start a kernel and execute the submitted
 notebook's cells once, with nbclient (no sandbox, no hidden tests, no verification, no gradebook).
+Grading leaves out the cells the course tags skip-when-grading, so a second floor runs only the cells
+grading runs: ours against it is the cost of the grading machinery itself.
 Ours is grade_batch on a batch of --batch copies of that submission (jobs=1): the first submission
 also waits for the warm worker to start (Python and its imports, once per job slot and batch); the later
 ones show what each submission costs in a batch. Both get the same BLAS threads (--threads, default 1:
@@ -52,9 +54,14 @@ from grading_throughput import (  # noqa: E402
 PROFILE_ENV = "BENCH_PROFILE_FILE"
 
 
-def floor(submission: Path, names: list[str]) -> float:
-    """Seconds to start a kernel and run each notebook's cells once (nbclient, fresh kernel each)."""
+def floor(submission: Path, names: list[str], graded_cells_only: bool = False) -> float:
+    """Seconds to start a kernel and run each notebook's cells once (nbclient, fresh kernel each).
+
+    With ``graded_cells_only``, the cells grading leaves out (skip-when-grading) are left out here too.
+    """
     from nbclient import NotebookClient
+
+    from autograder.pipeline import cells_to_skip
 
     seconds = 0.0
     os.environ.setdefault("COURSE_DATASETS_DIR", str(DATASETS))  # lr_utils in a scratch folder cannot find datasets/
@@ -62,6 +69,9 @@ def floor(submission: Path, names: list[str]) -> float:
         shutil.copy(ROOT / "notebooks" / ASSIGNMENT / "lr_utils.py", folder)
         for name in names:
             nb = nbformat.read(submission / f"{name}.ipynb", as_version=4)
+            if graded_cells_only:
+                skipped = cells_to_skip(nb, name)
+                nb.cells = [cell for i, cell in enumerate(nb.cells) if i not in skipped]
             client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": folder}})
             started = time.perf_counter()
             client.execute(stderr=subprocess.DEVNULL)
@@ -238,6 +248,7 @@ def main(argv=None) -> None:
             before = cpu_seconds()
             runs["floor"].append(floor(submission, names))
             runs["floor, CPU-s"].append(cpu_seconds() - before)
+            runs["floor, the cells grading runs"].append(floor(submission, names, graded_cells_only=True))
             before = cpu_seconds()
             seconds, wall = ours(submissions, args.threads, names)
             runs["ours, CPU-s per submission"].append((cpu_seconds() - before) / len(seconds))
@@ -247,14 +258,19 @@ def main(argv=None) -> None:
             runs["ours, batch wall / submissions"].append(wall / len(seconds))
         print(f"Median of {args.repeats}, seconds per submission:")
         print("  (first submission: includes starting the warm worker; each later one: the steady state)")
-        for name in ["floor", "ours, each later submission", "ours, first submission", "ours, batch wall / submissions",
-                     "floor, CPU-s", "ours, CPU-s per submission"]:
+        same = statistics.median(runs["floor, the cells grading runs"])
+        for name in ["floor", "floor, the cells grading runs", "ours, each later submission", "ours, first submission",
+                     "ours, batch wall / submissions", "floor, CPU-s", "ours, CPU-s per submission"]:
             values = runs[name]
             if not values:
                 continue
             base = statistics.median(runs["floor, CPU-s" if "CPU" in name else "floor"])
             value = statistics.median(values)
-            extra = "" if name.startswith("floor") else f"  overhead {100 * (value / base - 1):5.0f} % (target <= 25 %)"
+            extra = ""
+            if not name.startswith("floor"):
+                extra = f"  overhead {100 * (value / base - 1):5.0f} % (target <= 25 %)"
+                if "CPU" not in name:
+                    extra += f", {100 * (value / same - 1):4.0f} % over the same cells"
             print(f"  {name:<32} {value:6.1f} s{extra}   runs: {', '.join(f'{v:.1f}' for v in values)}")
         if args.profile:
             profile(submissions, args.threads)
