@@ -1,7 +1,8 @@
 """Grading throughput: our grade_batch against plain sequential `nbgrader autograde`, on correct submissions.
 
-N fully correct submissions are generated (autograder.submissions), then the same set is graded, the
-methods taking turns, --repeats times:
+N fully correct submissions of the main notebook (03; --notebook all for the three notebooks) are
+generated (autograder.submissions), then the same set is graded, the methods taking turns, --repeats
+times:
 
 * plain:  a scratch course (its own nbgrader_config.py, source/ a copy of solutions/) where
           `nbgrader generate_assignment` ran once, graded with the venv's `nbgrader autograde` and
@@ -16,11 +17,10 @@ the CPU seconds per submission (this process and all its reaped children: a figu
 machine disturbs much less than wall time) and how many correct submissions lost points in each
 gradebook (target: zero).
 
-    python bench/grading_throughput.py [--n 20] [--notebook 03] [--repeats 2] [--jobs 2] [--threads 1 default]
+    python bench/grading_throughput.py [--n 20] [--notebook 03|01|02|all] [--repeats 2] [--jobs 2] [--threads 1 default]
 
---notebook 03 builds submissions of that notebook only (the scratch course then has only that one),
-which keeps the run affordable: a full submission takes about a minute to grade. The dataset is the
-shipped one (datasets/), or the original when CATVNONCAT_DIR is set.
+With one notebook, the submissions hold only that notebook (and the scratch course has only that one).
+The dataset is the shipped one (datasets/), or the original when CATVNONCAT_DIR is set.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def grade_ours(root: Path, submissions: Path, jobs: int, threads: str) -> tuple[
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20, help="number of submissions (default 20)")
-    parser.add_argument("--notebook", help="grade only this notebook, e.g. 03 (default: all three)")
+    parser.add_argument("--notebook", default="03", help='"03" (the default: the main notebook), "01", "02" or "all"')
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="grade_batch workers (default: cores)")
     parser.add_argument("--threads", nargs="+", default=["1", "default"],
@@ -183,7 +183,7 @@ def main(argv=None) -> None:
     parser.add_argument("--keep", type=Path, help="keep the scratch folders (gradebooks, logs) here")
     args = parser.parse_args(argv)
     quiet_sqlalchemy()
-    names = notebooks_for(args.notebook)
+    names = notebooks_for(None if args.notebook == "all" else args.notebook)
     print(f"{args.n} correct submissions of {', '.join(n[:2] for n in names)}; dataset: {dataset_note()}; "
           f"{os.cpu_count()} cores, ours with jobs={args.jobs}")
     scratch = Path(args.keep or tempfile.mkdtemp(prefix="bench-throughput-"))
