@@ -48,7 +48,8 @@ from traitlets import Float, Integer, Unicode
 from . import sandbox
 from .checks import encode_cases
 from .course import CHECK_MODULES, DATASETS, ROOT, SKIP_WHEN_GRADING, private_folder, solution_notebook
-from .verify import checks_for, reference_dependencies, submission_verifier, verify_notebook
+from .notebook_code import read_code
+from .verify import checks_for, feedback_curve, reference_dependencies, submission_verifier, verify_notebook
 
 KERNEL_NAME = "course-sandbox"
 RESET_HOOKS = "from autograder.sandbox import reset_kernel_hooks; reset_kernel_hooks()\n"
@@ -392,6 +393,7 @@ class VerifyFunctions(NbGraderPreprocessor):
         if notebook not in CHECK_MODULES:
             return nb, resources
         verdicts = verify_notebook(nb, notebook, cases=course.get("cases"), verifier=submission_verifier())
+        course["curve"] = feedback_curve(notebook, read_code(nb), submission_verifier())
         graded = set(verdicts)
         results = {}
         for cell in nb.cells:
@@ -451,20 +453,36 @@ class WriteResults(NbGraderPreprocessor):
         course = resources.get("course", {})
         record = {key: course.get(key) for key in ("functions", "cells", "stopped")}
         record.update(nb.metadata.get("course_grading", {}))
-        record["plots"] = _cost_curve(nb)
+        record["curve"] = course.get("curve")
+        record["plots"] = _curve_png(record["curve"])
         path = Path(resources["metadata"]["path"]) / f"{resources['nbgrader']['notebook']}.results.json"
         path.write_text(json.dumps(record, indent=1))
         return nb, resources
 
 
-def _cost_curve(nb: NotebookNode) -> str | None:
-    """The PNG (base64) of the first plot drawn from a model's costs, for the feedback page."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and '["costs"]' in cell.source and "plt.plot" in cell.source:
-            for output in cell.get("outputs", []):
-                if "image/png" in output.get("data", {}):
-                    return output["data"]["image/png"]
-    return None
+def _curve_png(curve: dict | None) -> str | None:
+    """The feedback page's picture (base64 PNG): the learner's cost curve over the reference's."""
+    if not curve or not curve.get("reference") or not curve.get("yours"):
+        return None
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.2), dpi=100)
+    axes = figure.add_subplot()
+    every = curve["every"]
+    reference = curve["reference"]
+    axes.plot([i * every for i in range(len(reference))], reference, color="#888", linewidth=3, label="reference")
+    yours = curve["yours"]
+    axes.plot([i * every for i in range(len(yours))], yours, color="#1f5fa8", label="your model")
+    axes.set_xlabel("iterations")
+    axes.set_ylabel("cost")
+    axes.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreGradedCells, OverwriteCells, CheckCellMetadata]

@@ -145,9 +145,13 @@ def feedback_html(record: dict, score: dict) -> str:
             parts.append(f"<tr><td><code>{esc(function)}</code></td><td>{result['score']:g} / {result['points']:g}"
                          f"</td><td class='{css}'>{esc(result['message'])}</td></tr>")
         parts.append("</table>")
+        curve = data.get("curve") or {}
         if data.get("plots"):
-            parts.append("<p>The cost curve your <code>model</code> produced:</p>"
+            parts.append(f"<p>The cost curve your <code>{esc(curve.get('function', 'model'))}</code> produced on "
+                         f"{esc(curve.get('about', 'a grading case'))}, over the reference solution's (not scored):</p>"
                          f"<img alt='cost curve' src='data:image/png;base64,{data['plots']}'>")
+        if curve.get("problem"):
+            parts.append(f"<p class='fail'>No cost curve: {esc(curve['problem'])}.</p>")
     parts.append(f"<p><small>Graded {esc(record.get('graded_at', ''))} with tests version "
                  f"{esc(record.get('tests_version', ''))}.</small></p></body></html>")
     return "\n".join(parts)

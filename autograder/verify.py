@@ -10,6 +10,7 @@ does not cost the ``optimize`` points), run it on fresh random inputs in a locke
 from __future__ import annotations
 
 import atexit
+import copy
 import importlib
 import json
 import os
@@ -31,7 +32,7 @@ from .checks import CheckFailure, Checks, encode_cases
 from .course import CHECK_MODULES
 from .notebook_code import NotebookCode, names_used, read_code
 from .pipes import LineReader
-from .reference import reference_code
+from .reference import reference_code, reference_function
 
 VERIFY_TIMEOUT = 60.0  # seconds of wall time for all cases of one function
 VERIFY_MEMORY_MB = 2048
@@ -152,10 +153,8 @@ def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Che
     graded = set(checks.functions)
     deps = reference_dependencies(notebook, name, graded)
     cases = cases or checks.fresh_cases(name)
-    job = {"target": name, "module": learner.module_for(name, exclude=set(deps)),
-           "references": reference_code(notebook).functions_source(deps), "cases": encode_cases(cases),
-           "marker": f"@@results-{secrets.token_hex(8)}@@", "readable": _readable_roots(),
-           "memory_mb": VERIFY_MEMORY_MB, "cpu_seconds": int(VERIFY_TIMEOUT)}
+    job = _job(name, learner.module_for(name, exclude=set(deps)), reference_code(notebook).functions_source(deps),
+               cases)
     state, outcome = verifier.run(job, VERIFY_TIMEOUT)
     elapsed = time.perf_counter() - started
     if state == "timeout":
@@ -184,6 +183,43 @@ def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Che
     if len(outcome["cases"]) != len(cases):
         return Verdict(name, False, f"checking {name} stopped before all hidden tests ran", elapsed)
     return Verdict(name, True, "passed", elapsed)
+
+
+def _job(name: str, module: str, references: str, cases: list) -> dict:
+    """A zygote job: call ``name`` of ``module`` (with the ``references`` it is given) on ``cases``."""
+    return {"target": name, "module": module, "references": references, "cases": encode_cases(cases),
+            "marker": f"@@results-{secrets.token_hex(8)}@@", "readable": _readable_roots(),
+            "memory_mb": VERIFY_MEMORY_MB, "cpu_seconds": int(VERIFY_TIMEOUT)}
+
+
+def feedback_curve(notebook: str, learner: NotebookCode, verifier: Verifier) -> dict | None:
+    """The learner's cost curve on the notebook's feedback case, beside the reference's; None if it has none.
+
+    Unlike the verification, the learner's function runs with the learner's own helpers throughout: this
+    is the curve *their* code draws. It is shown on the feedback page, never scored.
+    """
+    curve = checks_for(notebook).feedback_curve
+    if curve is None or curve.function not in learner.functions:
+        return None
+    case = copy.deepcopy(curve.case)
+    case.expected = None
+    reference = curve.costs(case.call(reference_function(notebook, curve.function)))
+    data = {"function": curve.function, "about": curve.about, "every": curve.every, "reference": reference,
+            "yours": None, "problem": None}
+    state, outcome = verifier.run(_job(curve.function, learner.module_for(curve.function), "", [case]),
+                                  VERIFY_TIMEOUT)
+    got = (outcome or {}).get("cases") or [{}]
+    if state != "ok" or "error" in (outcome or {}) or "error" in got[0] or "result" not in got[0]:
+        data["problem"] = f"your {curve.function} could not run on this case" + (
+            f": {got[0]['error']}" if "error" in got[0] else "")
+        return data
+    try:
+        yours = [float(cost) for cost in curve.costs(serialize._decode(got[0]["result"]))]
+    except Exception:  # anything the learner's function returned that holds no list of numbers
+        data["problem"] = f"no list of costs could be read from what your {curve.function} returned"
+        return data
+    data["yours"] = yours
+    return data
 
 
 def _decode_outcome(text: str) -> dict | None:

@@ -201,8 +201,7 @@ def _graded_outputs(course, student: str) -> dict[str, str]:
 def test_exploration_after_the_last_test_is_not_run_when_grading(batch):
     course, _, _, scores = batch
     outputs = _graded_outputs(course, "correct_03")
-    assert "[not run when grading]" in outputs["code-36"] and "[not run when grading]" in outputs["code-34"]
-    assert "image/png" in outputs["code-32"]  # the main model's cost curve still runs (the feedback shows it)
+    assert all("[not run when grading]" in outputs[c] for c in ("code-30", "code-32", "code-34", "code-36"))
     moved = _graded_outputs(course, "moved_test_cell")  # test_model moved below code-36: code-36 runs
     assert "exploration code-36 ran" in moved["code-36"] and "[not run when grading]" in moved["code-40"]
     assert scores["correct_03"]["total"] == scores["moved_test_cell"]["total"] == FULL_03
@@ -247,11 +246,21 @@ def test_a_crashed_regrade_keeps_the_earlier_result(batch, monkeypatch):
     assert course.record_path("ada").read_text() == record_before
 
 
+def test_the_feedback_curve_is_the_learners_model_beside_the_reference(batch):
+    _, _, records, _ = batch
+    ada, wrong = (records[s]["notebooks"][NB03]["curve"] for s in ("ada", "wrong_propagate"))
+    assert len(ada["reference"]) == 20 and ada["yours"] == pytest.approx(ada["reference"])
+    assert len(wrong["yours"]) == 20 and wrong["yours"] != pytest.approx(wrong["reference"])  # their propagate
+    assert records["ada"]["notebooks"][NB03]["plots"] and records["wrong_propagate"]["notebooks"][NB03]["plots"]
+    ben = records["ben"]["notebooks"][NB03]  # ben has not written model yet
+    assert ben["curve"]["yours"] is None and "NotImplementedError" in ben["curve"]["problem"] and not ben["plots"]
+
+
 def test_feedback_and_export(batch):
     course, _, records, scores = batch
     pages = report.write_feedback(records, scores, course.feedback)
     ada = (course.feedback / "ada" / ASSIGNMENT / "feedback.html").read_text()
-    assert "25 / 25" in ada and "cost curve" in ada
+    assert "25 / 25" in ada and "cost curve" in ada and "data:image/png" in ada
     assert "checks.hidden" not in ada and "cases=" not in ada
     assert len(pages) == len(records)
     path = report.export_csv(records, scores, course.root / "grades.csv")

@@ -23,7 +23,7 @@ import numpy as np
 from .. import serialize
 from .policy import CheckFailure, Expect, compare
 
-__all__ = ["Case", "CheckFailure", "Checks", "Expect", "FunctionCheck"]
+__all__ = ["Case", "CheckFailure", "Checks", "Expect", "FeedbackCurve", "FunctionCheck"]
 
 
 @dataclass
@@ -63,12 +63,24 @@ class FunctionCheck:
             raise CheckFailure(f"{self.name} ({label}): {hint or failure}") from None
 
 
+@dataclass
+class FeedbackCurve:
+    """A cost curve for the feedback page: ``function`` run on ``case``; ``costs`` picks them from the result."""
+
+    function: str
+    case: Case
+    costs: Callable[[Any], list]
+    every: int  # iterations between two recorded costs
+    about: str  # what the case is, for the learner
+
+
 class Checks:
     """The graded functions of one notebook."""
 
-    def __init__(self, notebook: str, functions: list[FunctionCheck]):
+    def __init__(self, notebook: str, functions: list[FunctionCheck], feedback_curve: FeedbackCurve | None = None):
         self.notebook = notebook
         self.functions = {check.name: check for check in functions}
+        self.feedback_curve = feedback_curve
 
     def __getitem__(self, name: str) -> FunctionCheck:
         try:

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from . import Case, Checks, FunctionCheck
+from . import Case, Checks, FeedbackCurve, FunctionCheck
 from .policy import CheckFailure, Expect, compare
 
 NOTEBOOK = "03_logistic_regression_with_a_neural_network_mindset"
@@ -347,6 +347,21 @@ _MODEL_EXAMPLE = Case(
 _W, _B = np.array([[1.0], [2.0]]), 1.5
 _X, _Y = np.array([[1.0, -2.0, -1.0], [3.0, 0.5, -3.2]]), np.array([[1, 1, 0]])
 
+def _curve_case() -> Case:
+    """Fixed data for the feedback page's cost curve: 6 features, 60 training and 20 test examples."""
+    rng = np.random.default_rng(2026)
+    n, m_train, m_test = 6, 60, 20
+    shift = rng.normal(0, 0.6, (n, 1))
+    y_train, y_test = _labels(rng, m_train), _labels(rng, m_test)
+    x_train = (_data(rng, n, m_train) + shift * (2 * y_train - 1)).round(3)
+    x_test = (_data(rng, n, m_test) + shift * (2 * y_test - 1)).round(3)
+    return Case((x_train, y_train, x_test, y_test), {"num_iterations": 2000, "learning_rate": 0.01})
+
+
+_FEEDBACK_CURVE = FeedbackCurve(
+    "model", _curve_case(), lambda d: list(np.ravel(np.asarray(d["costs"], dtype=float))), every=100,
+    about="a small grading dataset (6 features, 60 training examples), 2000 iterations, learning rate 0.01")
+
 checks = Checks(NOTEBOOK, [
     FunctionCheck(
         "sigmoid", lambda case: Expect("sigmoid(z)"), _sigmoid_cases,
@@ -377,4 +392,4 @@ checks = Checks(NOTEBOOK, [
                       expected=np.array([[1.0, 1.0, 0.0]]))],
         diagnose=_predict_hint),
     FunctionCheck("model", _model_expect, _model_cases, visible=[_MODEL_EXAMPLE], diagnose=_model_hint),
-])
+], feedback_curve=_FEEDBACK_CURVE)
