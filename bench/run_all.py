@@ -5,8 +5,8 @@
 Nothing is asserted: the figures are compared with the targets in docs/benchmarks.md by a person.
 --quick uses small sizes (notebook 03 only, 4 submissions, fewer repeats) to see that everything runs.
 The dataset is the shipped one (datasets/), or the original when CATVNONCAT_DIR is set; the training
-benchmark measures the original too when it is set. Takes about 40 minutes on 2 cores with the defaults
-(mostly grading_throughput.py: 20 submissions of notebook 03, 2 repeats, plain and two variants of ours).
+benchmark measures the original too when it is set. Most of the time goes to grading_throughput.py
+(20 submissions of notebook 03, 2 repeats, plain and two variants of ours: about 8 minutes on 2 cores).
 """
 
 from __future__ import annotations
