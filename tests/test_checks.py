@@ -19,7 +19,7 @@ def test_visible_examples_are_the_reference_results(notebook, name):
     assert check.visible, f"{name} has no visible example"
     reference = reference_function(notebook, name)
     for number, case in enumerate(check.visible, start=1):
-        check.judge(case, case.call(reference), f"visible example {number}")
+        check.judge_call(case, reference, f"visible example {number}")
 
 
 @pytest.mark.parametrize(("notebook", "name"), ALL_FUNCTIONS)
@@ -29,7 +29,25 @@ def test_reference_passes_fresh_hidden_cases_after_a_round_trip(notebook, name):
     for seed in range(5):
         cases = decode_cases(encode_cases(checks.fresh_cases(name, seed=seed)))
         for case in cases:
-            checks[name].judge(case, case.call(reference), "hidden")
+            checks[name].judge_call(case, reference, "hidden")
+
+
+def _derivative(body: str):
+    namespace = {}
+    exec("def numerical_derivative(f, a, eps=1e-4, method='centred'):\n" + body, namespace)
+    return namespace["numerical_derivative"]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("    return (f(a + eps) - f(a - eps)) / (2 * eps)\n", "must raise ValueError, but it returned 6.0000"),
+    ("    assert method in ('centred', 'forward')\n    return 0.0\n", "but it raised AssertionError"),
+])
+def test_an_unknown_method_must_raise_valueerror(body, message):
+    checks = checks_for("02_derivatives_and_gradient_descent")
+    case = checks["numerical_derivative"].visible[-1]
+    with pytest.raises(CheckFailure, match="method='backward' is neither 'centred' nor 'forward'") as failure:
+        checks["numerical_derivative"].judge_call(case, _derivative(body), "visible example 5")
+    assert message in str(failure.value)
 
 
 def test_hidden_cases_differ_between_runs():

@@ -48,6 +48,34 @@ class FunctionCheck:
     random_cases: Callable[[np.random.Generator], list[Case]]  # fresh inputs, expected filled in later
     visible: list[Case] = field(default_factory=list)  # the examples the learner sees, with literal results
     diagnose: Callable[[Case, Any, Any], str | None] | None = None  # a hint for this function's own mistakes
+    # for a case that must raise: the exception type and why (e.g. "method='x' is neither ..."); else None
+    must_raise: Callable[[Case], tuple[type[BaseException], str] | None] | None = None
+
+    def required_error(self, case: Case) -> tuple[type[BaseException], str] | None:
+        return self.must_raise(case) if self.must_raise is not None else None
+
+    def judge_call(self, case: Case, fn: Callable, label: str) -> None:
+        """Call the learner's ``fn`` on ``case`` and judge what it returns, or raises when it must."""
+        if self.required_error(case) is None:
+            self.judge(case, _call(self.name, case, fn), label)
+            return
+        try:
+            returned = case.call(fn)
+        except NotImplementedError:
+            raise CheckFailure(f"{self.name} is not written yet: replace `raise NotImplementedError()` with your "
+                               "code") from None
+        except Exception as exc:  # the learner's own error: judged by its type
+            self.judge_error(case, f"{type(exc).__name__}: {exc}", None, label)
+            return
+        self.judge_error(case, None, returned, label)
+
+    def judge_error(self, case: Case, raised: str | None, returned: Any, label: str) -> None:
+        """Judge a case that must raise: ``raised`` is ``"TypeError: message"``, or None if a value was returned."""
+        exception, why = self.required_error(case)
+        if raised is not None and raised.split(":", 1)[0].strip() == exception.__name__:
+            return
+        got = f"it raised {raised}" if raised is not None else f"it returned {_short(returned)}"
+        raise CheckFailure(f"{self.name} ({label}): {why}, so it must raise {exception.__name__}, but {got}")
 
     def judge(self, case: Case, actual: Any, label: str) -> None:
         """Raise :class:`CheckFailure` with a learner-facing message unless ``actual`` is right."""
@@ -94,7 +122,7 @@ class Checks:
         check = self[name]
         _require_function(name, fn)
         for number, case in enumerate(check.visible, start=1):
-            check.judge(case, _call(name, case, fn), f"visible example {number}")
+            check.judge_call(case, fn, f"visible example {number}")
         print(f"{name}: all {len(check.visible)} visible tests passed.")
 
     def hidden(self, name: str, fn: Callable, cases: str | None = None) -> None:
@@ -107,7 +135,7 @@ class Checks:
         _require_function(name, fn)
         drawn = decode_cases(cases) if cases is not None else self.fresh_cases(name)
         for number, case in enumerate(drawn, start=1):
-            check.judge(case, _call(name, case, fn), f"hidden test {number} of {len(drawn)}")
+            check.judge_call(case, fn, f"hidden test {number} of {len(drawn)}")
         print(f"{name}: all hidden tests passed.")
 
     # -- in the trusted grader ------------------------------------------------------------------
@@ -119,7 +147,8 @@ class Checks:
         reference = reference_function(self.notebook, name)
         cases = self[name].random_cases(rng)
         for case in cases:
-            case.expected = case.call(reference)
+            if self[name].required_error(case) is None:  # a case that must raise has no result
+                case.expected = case.call(reference)
         return cases
 
 
@@ -132,6 +161,11 @@ def encode_cases(cases: list[Case]) -> str:
 def decode_cases(text: str) -> list[Case]:
     data = zlib.decompress(base64.b64decode(text))
     return [Case(tuple(args), dict(kwargs), expected) for args, kwargs, expected in serialize.loads(data)]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _require_function(name: str, fn: Any) -> None:

@@ -56,9 +56,18 @@ def _derivative_cases(rng):
     f1, a1 = _random_function(rng, kinds[0])
     f2, a2 = _random_function(rng, kinds[1])
     f3, a3 = _random_function(rng, kinds[2])
+    f4, a4 = _random_function(rng, kinds[3])
     return [Case((f1, a1, _uniform(rng, 0.01, 0.2)), {"method": "forward"}),
             Case((f2, a2), {"eps": _uniform(rng, 0.01, 0.2), "method": "centred"}),
-            Case((f3, a3))]  # the defaults, eps=1e-4 and method="centred"
+            Case((f3, a3)),  # the defaults, eps=1e-4 and method="centred"
+            Case((f4, a4), {"method": str(rng.choice(["sideways", "upward", "diagonal"]))})]  # must raise
+
+
+def _derivative_must_raise(case):
+    method = _derivative_arguments(case)[3]
+    if method in ("centred", "forward"):
+        return None
+    return ValueError, f"method={method!r} is neither 'centred' nor 'forward'"
 
 
 def _derivative_arguments(case):
@@ -193,8 +202,9 @@ checks = Checks(NOTEBOOK, [
                  Case((KnownFunction("poly", [0.0, 0.0, 1.0]), 3.0), {"eps": 0.01, "method": "forward"},
                       expected=6.009999999999849),
                  Case((KnownFunction("log", [1.0]), 2.0), {"eps": 1e-3}, expected=0.500000041666615),
-                 Case((KnownFunction("exp", [1.0, 1.0]), 0.0, 0.1, "forward"), expected=1.0517091807564771)],
-        diagnose=_derivative_hint),
+                 Case((KnownFunction("exp", [1.0, 1.0]), 0.0, 0.1, "forward"), expected=1.0517091807564771),
+                 Case((KnownFunction("poly", [0.0, 0.0, 1.0]), 3.0), {"method": "backward"})],
+        diagnose=_derivative_hint, must_raise=_derivative_must_raise),
     FunctionCheck(
         "gradient_descent", lambda case: Expect("xs"), _descent_cases,
         visible=[Case((_PARABOLA_SLOPE, 0.0, 0.1, 5),

@@ -155,6 +155,19 @@ def numerical_derivative(f, a, eps=1e-4, method="centred"):
     slope = (f(a + eps) - f(a - eps)) / (2 * eps)
     return slope
 ''', expect_hint="method argument"),
+    Entry(DERIVATIVES, "numerical_derivative", "numerical_derivative/no-error-for-an-unknown-method", '''
+def numerical_derivative(f, a, eps=1e-4, method="centred"):
+    if method == "forward":
+        return (f(a + eps) - f(a)) / eps
+    return (f(a + eps) - f(a - eps)) / (2 * eps)
+''', expect_hint="must raise ValueError"),
+    Entry(DERIVATIVES, "numerical_derivative", "numerical_derivative/assert-instead-of-valueerror", '''
+def numerical_derivative(f, a, eps=1e-4, method="centred"):
+    assert method in ("centred", "forward"), "unknown method"
+    if method == "forward":
+        return (f(a + eps) - f(a)) / eps
+    return (f(a + eps) - f(a - eps)) / (2 * eps)
+''', expect_hint="but it raised AssertionError"),
     Entry(DERIVATIVES, "numerical_derivative", "numerical_derivative/precedence", '''
 def numerical_derivative(f, a, eps=1e-4, method="centred"):
     if method == "centred":
