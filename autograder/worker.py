@@ -58,7 +58,11 @@ def run_worker(workspace: Path, student: str) -> None:
 
 
 def preload() -> None:
-    """Import what grading a submission needs, and parse the reference solutions, once."""
+    """Import what grading a submission needs, and parse the reference solutions, once.
+
+    Nothing here starts a thread: the warm worker is single-threaded when it forks (OpenBLAS's idle
+    thread pool aside, present when a worker gets more than one BLAS thread; OpenBLAS handles fork).
+    """
     import nbclient  # noqa: F401
     import nbgrader.converters  # noqa: F401
     import nbgrader.coursedir  # noqa: F401
