@@ -359,7 +359,7 @@ def _grade_one(course, student, folder, batch, template, settings, worker: WarmW
     shutil.copy(template, workspace / "gradebook.db")
     (workspace / "settings.json").write_text(json.dumps(settings))
     log = workspace / "worker.log"
-    code, problem = worker.grade(workspace, student, log, budget=timeout * len(NOTEBOOK_NAMES) + 120)
+    code, problem = worker.grade(workspace, student, log, budget=timeout * len(NOTEBOOK_NAMES) + _verify_budget() + 120)
     if code:
         problem = f"the grader failed on this submission (exit code {code})"
     seconds = time.monotonic() - started
@@ -375,6 +375,14 @@ def _grade_one(course, student, folder, batch, template, settings, worker: WarmW
         _swap_in(autograded, course.autograded / student / ASSIGNMENT)
     shutil.rmtree(workspace, ignore_errors=True)
     return Outcome(student, record["status"], record["reason"], seconds, record)
+
+
+def _verify_budget() -> float:
+    """The longest the verification of one submission may take: each job's limit, for every job."""
+    from .verify import VERIFY_TIMEOUT, checks_for
+
+    jobs = sum(len(checks_for(n).functions) + (checks_for(n).feedback_curve is not None) for n in NOTEBOOK_NAMES)
+    return VERIFY_TIMEOUT * jobs
 
 
 def _build_record(student: str, autograded: Path, notes: list[str], seconds: float) -> dict:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import math
 import os
 import shutil
 import sys
@@ -461,9 +462,20 @@ class WriteResults(NbGraderPreprocessor):
 
 
 def _curve_png(curve: dict | None) -> str | None:
-    """The feedback page's picture (base64 PNG): the learner's cost curve over the reference's."""
+    """The feedback page's picture (base64 PNG): the learner's cost curve over the reference's.
+
+    None when there is nothing to draw, or when the learner's costs cannot be drawn (the picture is
+    never worth a notebook's score).
+    """
     if not curve or not curve.get("reference") or not curve.get("yours"):
         return None
+    try:
+        return _draw_curve(curve)
+    except Exception:  # costs matplotlib cannot draw (huge or non-finite values)
+        return None
+
+
+def _draw_curve(curve: dict) -> str:
     import base64
     import io
 
@@ -474,7 +486,7 @@ def _curve_png(curve: dict | None) -> str | None:
     every = curve["every"]
     reference = curve["reference"]
     axes.plot([i * every for i in range(len(reference))], reference, color="#888", linewidth=3, label="reference")
-    yours = curve["yours"]
+    yours = [cost if math.isfinite(cost) and abs(cost) < 1e6 else float("nan") for cost in curve["yours"]]
     axes.plot([i * every for i in range(len(yours))], yours, color="#1f5fa8", label="your model")
     axes.set_xlabel("iterations")
     axes.set_ylabel("cost")

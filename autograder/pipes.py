@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import time
+from collections.abc import Callable
 
 
 class LineReader:
@@ -33,3 +34,30 @@ class LineReader:
             line = self.read_line(deadline)
             if line is None or line.startswith(prefix):
                 return line
+
+
+def wait_for_child(pid: int, orphaned: Callable[[], None]) -> int:
+    """Wait for the child ``pid`` and return its wait status, watching standard input meanwhile.
+
+    For the grader's helper processes (warm workers, the verification zygote), whose parent feeds them
+    jobs on standard input and sends nothing while a job runs: input that ends means the parent is gone
+    (killed, say). Then ``orphaned()`` is called (to stop the child) and this process exits, so nothing
+    outlives the grading that started it.
+    """
+    import sys
+
+    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None  # readable once the child has ended
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            watched = [sys.stdin] if pidfd is None else [sys.stdin, pidfd]
+            readable = select.select(watched, [], [], None if pidfd is not None else 0.02)[0]
+            if sys.stdin in readable and not sys.stdin.buffer.peek(1):
+                orphaned()
+                os.waitpid(pid, 0)
+                raise SystemExit(0)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import sys
 
 # Names in the environment through which the grader configures a sandbox.
@@ -187,6 +188,7 @@ def run_zygote() -> None:
 
     from . import serialize  # noqa: F401
     from .checks import decode_cases  # noqa: F401
+    from .pipes import wait_for_child
 
     while True:
         line = sys.stdin.readline()
@@ -200,7 +202,7 @@ def run_zygote() -> None:
             finally:
                 os._exit(0)
         print(f"started {pid}", flush=True)
-        _, status = os.waitpid(pid, 0)
+        status = wait_for_child(pid, orphaned=lambda child=pid: os.kill(child, signal.SIGKILL))
         print(f"finished {pid} {status}", flush=True)
 
 

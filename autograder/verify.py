@@ -10,6 +10,7 @@ does not cost the ``optimize`` points), run it on fresh random inputs in a locke
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
 import importlib
 import json
@@ -136,6 +137,9 @@ class Verifier:
             except (ProcessLookupError, PermissionError):
                 pass
             self._process.wait()
+            for pipe in (self._process.stdout, self._process.stdin):
+                with contextlib.suppress(OSError):  # a broken pipe cannot be flushed
+                    pipe.close()
         self._process = None
 
     def close(self) -> None:
@@ -223,13 +227,13 @@ def feedback_curve(notebook: str, learner: NotebookCode, verifier: Verifier) -> 
             "yours": None, "problem": None}
     state, outcome = verifier.run(_job(curve.function, learner.module_for(curve.function), "", [case]),
                                   VERIFY_TIMEOUT)
-    got = (outcome or {}).get("cases") or [{}]
-    if state != "ok" or "error" in (outcome or {}) or "error" in got[0] or "result" not in got[0]:
-        data["problem"] = f"your {curve.function} could not run on this case" + (
-            f": {got[0]['error']}" if "error" in got[0] else "")
+    got = ((outcome or {}).get("cases") or [{}])[0]
+    if state != "ok" or "error" in (outcome or {}) or not isinstance(got, dict) or "result" not in got:
+        error = got.get("error") if isinstance(got, dict) else None
+        data["problem"] = f"your {curve.function} could not run on this case" + (f": {error}" if error else "")
         return data
     try:
-        yours = [float(cost) for cost in curve.costs(serialize._decode(got[0]["result"]))]
+        yours = [float(cost) for cost in curve.costs(serialize._decode(got["result"]))][:1000]
     except Exception:  # anything the learner's function returned that holds no list of numbers
         data["problem"] = f"no list of costs could be read from what your {curve.function} returned"
         return data

@@ -20,6 +20,7 @@ replies on stdout, ``started PID`` once the child is forked, then ``finished PID
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from .pipes import LineReader
+from .pipes import LineReader, wait_for_child
 
 
 def run_worker(workspace: Path, student: str) -> None:
@@ -89,7 +90,7 @@ def serve() -> None:
         if pid == 0:
             _grade_in_child(job, replies)
         replies.write(f"started {pid}\n")
-        _, status = os.waitpid(pid, 0)
+        status = wait_for_child(pid, orphaned=lambda child=pid: kill_group(child))  # the batch is gone: stop it
         replies.write(f"finished {pid} {os.waitstatus_to_exitcode(status)}\n")
 
 
@@ -128,6 +129,7 @@ class WarmWorker:
     def start(self) -> None:
         """Start the process (it preloads in the background); a no-op while it is alive."""
         if self._process is None or self._process.poll() is not None:
+            self.stop()  # a dead one's pipes are closed first
             with open(self._log, "a") as log:
                 self._process = subprocess.Popen(serve_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                                  stderr=log, env=self._env, start_new_session=True)
@@ -162,6 +164,8 @@ class WarmWorker:
         pid = int(started.split()[1])
         finished = self._lines.line_starting(f"finished {pid} ", time.monotonic() + budget)
         kill_group(pid)  # nothing a submission started outlives its grading
+        if finished is None and self._process.poll() is not None:
+            return None, "the warm grading process ended unexpectedly"
         if finished is None:
             if self._lines.line_starting(f"finished {pid} ", time.monotonic() + 30) is None:
                 self.stop()  # it did not reap the child: start afresh next time
@@ -172,8 +176,9 @@ class WarmWorker:
         if self._process is not None:
             kill_group(self._process.pid)
             self._process.wait()
-            self._process.stdout.close()
-            self._process.stdin.close()
+            for pipe in (self._process.stdout, self._process.stdin):
+                with contextlib.suppress(OSError):  # a broken pipe cannot be flushed
+                    pipe.close()
         self._process = None
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import nbformat
+
 from autograder.course import SKIP_WHEN_GRADING, solution_notebook
 from autograder.pipeline import cells_to_skip
 from autograder.submissions import filled
@@ -41,12 +43,21 @@ def test_only_the_instructors_tags_count():
     nb = filled(NB03)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if cell.id == "code-30":
-            tags.append(SKIP_WHEN_GRADING)  # a learner's own tag
-        elif SKIP_WHEN_GRADING in tags:
-            tags.remove(SKIP_WHEN_GRADING)
+        if SKIP_WHEN_GRADING in tags:
+            tags.remove(SKIP_WHEN_GRADING)  # a learner removing the tags skips the same cells
+    mine = nbformat.v4.new_code_cell("print('my own experiment')", id="my-experiment",
+                                     metadata={"tags": [SKIP_WHEN_GRADING]})  # and a learner's own tag is ignored
+    nb.cells.append(mine)
     assert _ids(nb, cells_to_skip(nb, NB03)) == _tagged_ids(NB03)
 
 
 def test_notebooks_outside_the_course_skip_nothing():
     assert cells_to_skip(filled(NB03), "my_own_notebook") == set()
+
+
+def test_a_feedback_curve_that_cannot_be_drawn_costs_nothing():
+    from autograder.pipeline import _curve_png
+
+    assert _curve_png({"reference": [0.69, 0.4], "yours": [0.69, 0.4], "every": 100})
+    for wild in ([1.7e308, 0.1], [float("inf"), float("nan")], [-1e300, 1e300]):
+        _curve_png({"reference": [0.69, 0.4], "yours": wild, "every": 100})  # must not raise

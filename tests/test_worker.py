@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -48,8 +49,29 @@ def test_an_overrunning_child_is_killed_and_the_worker_survives(warm, tmp_path, 
     child = int((slow / "child.pid").read_text())
     with pytest.raises(ProcessLookupError):  # the child's whole process group is gone
         os.killpg(child, 0)
+    first = warm._process.pid
     code, problem = warm.grade(slow, "again", slow / "worker.log", budget=2)
-    assert "longer than 2 s" in problem  # the same warm process answers the next request
+    assert "longer than 2 s" in problem and warm._process.pid == first  # the same warm process answered
+
+
+def test_a_warm_worker_whose_batch_is_gone_stops_its_submission_and_exits(tmp_path):
+    slow = _workspace(tmp_path, "slow", {})
+    server = subprocess.Popen([sys.executable, "-c", _SLOW_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              start_new_session=True)
+    request = json.dumps({"workspace": str(slow), "student": "s", "log": str(slow / "worker.log")})
+    server.stdin.write(f"{request}\n".encode())
+    server.stdin.flush()
+    while not server.stdout.readline().startswith(b"started "):
+        pass
+    deadline = time.monotonic() + 30
+    while not (slow / "child.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int((slow / "child.pid").read_text())
+    server.stdin.close()  # what the batch's death looks like from the warm worker
+    assert server.wait(timeout=30) == 0
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(child, 0)
 
 
 def test_a_dead_warm_worker_is_replaced(warm, tmp_path):
