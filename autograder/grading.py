@@ -228,6 +228,7 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
                     "private_paths": os.pathsep.join([str(batch), str(course.root)])}
         env = dict(os.environ, OMP_NUM_THREADS=str(blas_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
                    MKL_NUM_THREADS=str(blas_threads), PYTHONDONTWRITEBYTECODE="1")
+        budget = timeout * len(NOTEBOOK_NAMES) + _verify_budget() + 120  # wall seconds for one submission
         workers: queue.SimpleQueue[WarmWorker] = queue.SimpleQueue()
         started = [WarmWorker(env, batch / f"warm-worker-{i}.log") for i in range(min(jobs, len(folders)))]
         for worker in started:
@@ -239,7 +240,7 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
             name, folder = item
             worker = workers.get()
             try:
-                return _grade_one(course, name, folder, batch, template, settings, worker, timeout)
+                return _grade_one(course, name, folder, batch, template, settings, worker, budget)
             finally:
                 workers.put(worker)
 
@@ -345,7 +346,7 @@ def _ensure_registered(course: Course, template: Path) -> None:
     marker.write_text(tests_version())
 
 
-def _grade_one(course, student, folder, batch, template, settings, worker: WarmWorker, timeout) -> Outcome:
+def _grade_one(course, student, folder, batch, template, settings, worker: WarmWorker, budget: float) -> Outcome:
     started = time.monotonic()
     workspace = batch / f"w-{student}"
     submitted = workspace / "submitted" / student / ASSIGNMENT
@@ -359,7 +360,7 @@ def _grade_one(course, student, folder, batch, template, settings, worker: WarmW
     shutil.copy(template, workspace / "gradebook.db")
     (workspace / "settings.json").write_text(json.dumps(settings))
     log = workspace / "worker.log"
-    code, problem = worker.grade(workspace, student, log, budget=timeout * len(NOTEBOOK_NAMES) + _verify_budget() + 120)
+    code, problem = worker.grade(workspace, student, log, budget=budget)
     if code:
         problem = f"the grader failed on this submission (exit code {code})"
     seconds = time.monotonic() - started

@@ -393,8 +393,10 @@ class VerifyFunctions(NbGraderPreprocessor):
         course = resources.setdefault("course", {})
         if notebook not in CHECK_MODULES:
             return nb, resources
-        verdicts = verify_notebook(nb, notebook, cases=course.get("cases"), verifier=submission_verifier())
-        course["curve"] = feedback_curve(notebook, read_code(nb), submission_verifier())
+        learner = read_code(nb)
+        verdicts = verify_notebook(nb, notebook, cases=course.get("cases"), verifier=submission_verifier(),
+                                   learner=learner)
+        course["curve"] = feedback_curve(notebook, learner, submission_verifier())
         graded = set(verdicts)
         results = {}
         for cell in nb.cells:

@@ -1,9 +1,12 @@
-"""Read lines from a helper process's pipe with a deadline (the grader's warm workers and verifier)."""
+"""The grader's helper processes (warm workers, the verification zygote): their pipes, waits and ends."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -61,3 +64,19 @@ def wait_for_child(pid: int, orphaned: Callable[[], None]) -> int:
     finally:
         if pidfd is not None:
             os.close(pidfd)
+
+
+def kill_group(pid: int) -> None:
+    """Kill the process group ``pid`` leads, if it still exists."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Kill a helper process started in a session of its own, with its group, reap it and close its pipes."""
+    kill_group(process.pid)
+    process.wait()
+    for pipe in (process.stdout, process.stdin):
+        if pipe is not None:
+            with contextlib.suppress(OSError):  # a broken pipe cannot be flushed
+                pipe.close()

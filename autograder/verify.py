@@ -10,8 +10,7 @@ does not cost the ``optimize`` points), run it on fresh random inputs in a locke
 from __future__ import annotations
 
 import atexit
-import contextlib
-import copy
+import functools
 import importlib
 import json
 import os
@@ -32,7 +31,7 @@ from . import serialize
 from .checks import CheckFailure, Checks, encode_cases
 from .course import CHECK_MODULES
 from .notebook_code import NotebookCode, names_used, read_code
-from .pipes import LineReader
+from .pipes import LineReader, stop_process
 from .reference import reference_code, reference_function
 
 VERIFY_TIMEOUT = 60.0  # seconds of wall time for all cases of one function
@@ -132,14 +131,7 @@ class Verifier:
 
     def _restart(self) -> None:
         if self._process is not None:
-            try:
-                os.killpg(self._process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self._process.wait()
-            for pipe in (self._process.stdout, self._process.stdin):
-                with contextlib.suppress(OSError):  # a broken pipe cannot be flushed
-                    pipe.close()
+            stop_process(self._process)
         self._process = None
 
     def close(self) -> None:
@@ -211,6 +203,15 @@ def _job(name: str, module: str, references: str, cases: list) -> dict:
             "cpu_seconds": int(VERIFY_TIMEOUT) + 10}  # a backstop: the wall-clock limit must act first
 
 
+@functools.cache
+def reference_curve(notebook: str) -> list[float] | None:
+    """The reference solution's costs on the notebook's feedback case (the warm worker computes it once)."""
+    curve = checks_for(notebook).feedback_curve
+    if curve is None:
+        return None
+    return [float(cost) for cost in curve.costs(curve.case.call(reference_function(notebook, curve.function)))]
+
+
 def feedback_curve(notebook: str, learner: NotebookCode, verifier: Verifier) -> dict | None:
     """The learner's cost curve on the notebook's feedback case, beside the reference's; None if it has none.
 
@@ -220,12 +221,9 @@ def feedback_curve(notebook: str, learner: NotebookCode, verifier: Verifier) -> 
     curve = checks_for(notebook).feedback_curve
     if curve is None or curve.function not in learner.functions:
         return None
-    case = copy.deepcopy(curve.case)
-    case.expected = None
-    reference = curve.costs(case.call(reference_function(notebook, curve.function)))
-    data = {"function": curve.function, "about": curve.about, "every": curve.every, "reference": reference,
-            "yours": None, "problem": None}
-    state, outcome = verifier.run(_job(curve.function, learner.module_for(curve.function), "", [case]),
+    data = {"function": curve.function, "about": curve.about, "every": curve.every,
+            "reference": reference_curve(notebook), "yours": None, "problem": None}
+    state, outcome = verifier.run(_job(curve.function, learner.module_for(curve.function), "", [curve.case]),
                                   VERIFY_TIMEOUT)
     got = ((outcome or {}).get("cases") or [{}])[0]
     if state != "ok" or "error" in (outcome or {}) or not isinstance(got, dict) or "result" not in got:
@@ -250,14 +248,15 @@ def _decode_outcome(text: str) -> dict | None:
 
 
 def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None = None,
-                    verifier: Verifier | None = None) -> dict[str, Verdict]:
+                    verifier: Verifier | None = None, learner: NotebookCode | None = None) -> dict[str, Verdict]:
     """Verdicts for every graded function of ``notebook`` on the submitted notebook ``nb``.
 
     ``cases`` maps a function to the cases drawn for it in this grading run; others get fresh ones.
-    ``verifier`` is the zygote to use (one of its own, closed afterwards, when not given).
+    ``verifier`` is the zygote to use (one of its own, closed afterwards, when not given); ``learner``
+    is ``nb``'s code when the caller has already read it.
     """
     checks = checks_for(notebook)
-    learner = read_code(nb)
+    learner = learner or read_code(nb)
     own = verifier is None
     verifier = verifier or Verifier()
     cases = cases or {}

@@ -20,11 +20,9 @@ replies on stdout, ``started PID`` once the child is forked, then ``finished PID
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +30,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from .pipes import LineReader, wait_for_child
+from .pipes import LineReader, kill_group, stop_process, wait_for_child
 
 
 def run_worker(workspace: Path, student: str) -> None:
@@ -59,7 +57,7 @@ def run_worker(workspace: Path, student: str) -> None:
 
 
 def preload() -> None:
-    """Import what grading a submission needs, and parse the reference solutions, once.
+    """Import what grading a submission needs, parse the reference solutions and draw their feedback curves, once.
 
     Nothing here starts a thread: the warm worker is single-threaded when it forks (OpenBLAS's idle
     thread pool aside, present when a worker gets more than one BLAS thread; OpenBLAS handles fork).
@@ -71,9 +69,11 @@ def preload() -> None:
     from . import grading, pipeline  # noqa: F401
     from .course import CHECK_MODULES
     from .reference import reference_module
+    from .verify import reference_curve
 
     for notebook in CHECK_MODULES:
         reference_module(notebook)
+        reference_curve(notebook)
 
 
 def serve() -> None:
@@ -118,6 +118,9 @@ def _grade_in_child(job: dict, replies) -> None:
         os._exit(code)
 
 
+_ENDED = "the warm grading process ended unexpectedly"  # the one problem worth a second try
+
+
 class WarmWorker:
     """The batch's handle on one warm worker process; used by one thread at a time."""
 
@@ -145,7 +148,7 @@ class WarmWorker:
         problem = None
         for _attempt in range(2):
             code, problem = self._grade_once(workspace, student, log, budget, started_within)
-            if problem != "the warm grading process ended unexpectedly":
+            if problem != _ENDED:
                 return code, problem
             self.stop()
         return None, problem
@@ -157,15 +160,15 @@ class WarmWorker:
             self._process.stdin.write(f"{request}\n".encode())
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
-            return None, "the warm grading process ended unexpectedly"
+            return None, _ENDED
         started = self._lines.line_starting("started ", time.monotonic() + started_within)
         if started is None:
-            return None, "the warm grading process ended unexpectedly"
+            return None, _ENDED
         pid = int(started.split()[1])
         finished = self._lines.line_starting(f"finished {pid} ", time.monotonic() + budget)
         kill_group(pid)  # nothing a submission started outlives its grading
         if finished is None and self._process.poll() is not None:
-            return None, "the warm grading process ended unexpectedly"
+            return None, _ENDED
         if finished is None:
             if self._lines.line_starting(f"finished {pid} ", time.monotonic() + 30) is None:
                 self.stop()  # it did not reap the child: start afresh next time
@@ -174,24 +177,13 @@ class WarmWorker:
 
     def stop(self) -> None:
         if self._process is not None:
-            kill_group(self._process.pid)
-            self._process.wait()
-            for pipe in (self._process.stdout, self._process.stdin):
-                with contextlib.suppress(OSError):  # a broken pipe cannot be flushed
-                    pipe.close()
+            stop_process(self._process)
         self._process = None
 
 
 def serve_command() -> list[str]:
     """The command that starts a warm worker (see :func:`serve`)."""
     return [sys.executable, "-m", "autograder.worker", "serve"]
-
-
-def kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def main(argv: list[str] | None = None) -> None:

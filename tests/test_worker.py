@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from autograder.worker import WarmWorker, kill_group
+from autograder.pipes import kill_group
+from autograder.worker import WarmWorker
 
 
 @pytest.fixture
