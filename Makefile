@@ -5,8 +5,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
-setup: $(VENV)/.installed
+.PHONY: setup system demo test lint bench clean
+setup: system $(VENV)/.installed
+
+# bubblewrap is the OS sandbox `course grade` runs every learner's code in. As root on Debian or Ubuntu it
+# is installed here; otherwise this says how to get it (`course check` works without it).
+system:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "note: grading needs bubblewrap, the OS sandbox for learners' code: sudo apt-get install bubblewrap"; \
+	  fi; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

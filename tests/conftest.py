@@ -23,3 +23,16 @@ def original_dataset_dir() -> Path:
 def course_dataset(monkeypatch):
     """Make lr_utils load the course's own dataset even when CATVNONCAT_DIR is set for the run."""
     monkeypatch.delenv("CATVNONCAT_DIR", raising=False)
+
+
+def require_component(available: bool, what: str, install: str) -> None:
+    """Skip, naming the install command, when a system component is missing; in CI, fail instead.
+
+    ``.ci/run`` installs every component and sets ``COURSE_REQUIRE_COMPONENTS``, so CI never skips.
+    """
+    if available:
+        return
+    message = f"{what} is not available here: install it with `{install}`"
+    if os.environ.get("COURSE_REQUIRE_COMPONENTS"):
+        pytest.fail(f"{message} (CI must run these tests: .ci/run installs it)")
+    pytest.skip(message)
