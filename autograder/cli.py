@@ -18,9 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import report
+from . import report, sandbox
 from .course import ASSIGNMENT, NOTEBOOKS, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
-from .grading import LMS_FILE_PATTERN, Course, grade_batch, register_assignment
+from .database import DatabaseSetupError, check_database_url
+from .grading import LMS_FILE_PATTERN, Course, SandboxUnavailable, grade_batch, register_assignment
 
 
 def release() -> Path:
@@ -33,10 +34,13 @@ def release() -> Path:
 
 def grade(submissions: Path, *, course: Course, student: str | None = None, jobs: int | None = None,
           timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
-          zip_pattern: str = LMS_FILE_PATTERN) -> int:
+          zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True) -> int:
     """Grade ``submissions`` into the course's gradebook and print the summary."""
+    if not quiet:
+        print(sandbox.describe(sandboxed), file=sys.stderr)
     outcomes = grade_batch(course, submissions, student=student, jobs=jobs, timeout=timeout,
-                           cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet, zip_pattern=zip_pattern)
+                           cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet, zip_pattern=zip_pattern,
+                           sandboxed=sandboxed)
     print(report.summary(report.load_records(course.autograded), report.gradebook_scores(course.db_url)))
     failed = [o for o in outcomes if o.status == "regrade failed"]
     for outcome in failed:
@@ -59,17 +63,23 @@ def export(*, course: Course, output: Path | None = None) -> Path:
 
 
 def check(notebook: Path, *, timeout: float = 900.0) -> int:
-    """Grade one learner notebook with the grading engine, in a temporary course; print a table."""
+    """Grade one learner notebook with the grading engine, in a temporary course; print a table.
+
+    It is the learner's own work on the learner's own machine: without bubblewrap it runs unsandboxed.
+    """
     notebook = Path(notebook).resolve()
     if not notebook.is_file():
         print(f"no such file: {notebook}", file=sys.stderr)
         return 2
+    sandboxed = sandbox.unavailable() is None
+    if not sandboxed:
+        print(f"note: checking without the OS sandbox ({sandbox.unavailable()})", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
         folder = Path(scratch) / "submissions" / "you" / ASSIGNMENT
         folder.mkdir(parents=True)
         shutil.copy(notebook, folder / notebook.name)
         course = Course(Path(scratch) / "course")
-        grade_batch(course, Path(scratch) / "submissions", jobs=1, timeout=timeout, quiet=True)
+        grade_batch(course, Path(scratch) / "submissions", jobs=1, timeout=timeout, quiet=True, sandboxed=sandboxed)
         record = report.load_records(course.autograded).get("you", {})
     graded = record.get("notebooks", {})
     if not graded:
@@ -93,7 +103,11 @@ def check(notebook: Path, *, timeout: float = 900.0) -> int:
 def demo(*, course: Course) -> int:
     """The instructor's pipeline on the bundled sample submissions."""
     release()
-    grade(SAMPLE_SUBMISSIONS, course=course)
+    try:
+        grade(SAMPLE_SUBMISSIONS, course=course)
+    except SandboxUnavailable as exc:
+        print(f"course demo: {exc}", file=sys.stderr)
+        return 2
     feedback(course=course)
     export(course=course)
     return 0
@@ -119,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--cell-timeout", type=int, default=300, help="seconds per cell (default 300)")
     g.add_argument("--memory", type=int, default=3072, help="memory limit per kernel in MiB (default 3072)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--unsandboxed", action="store_true",
+                   help="run learners' code without the OS sandbox (bubblewrap): for TRUSTED submissions only; "
+                        "every grade records it")
     g.add_argument("--zip-pattern", default=LMS_FILE_PATTERN,
                    help="for a flat LMS zip: a regular expression on file names with the named groups student_id "
                         "and file_id (and optionally timestamp), as nbgrader's zip_collect (default: %(default)s)")
@@ -131,14 +148,24 @@ def main(argv: list[str] | None = None) -> int:
     with_course(verbs.add_parser("demo", help=demo.__doc__))
     args = parser.parse_args(argv)
 
+    if getattr(args, "db", ""):
+        try:
+            check_database_url(args.db)
+        except DatabaseSetupError as exc:
+            print(f"course {args.verb}: {exc}", file=sys.stderr)
+            return 2
     course = Course(args.course, args.db) if hasattr(args, "course") else None
     if args.verb == "release":
         release()
         return 0
     if args.verb == "grade":
-        return grade(args.submissions, course=course, student=args.student, jobs=args.jobs, timeout=args.timeout,
-                     cell_timeout=args.cell_timeout, memory_mb=args.memory, quiet=args.quiet,
-                     zip_pattern=args.zip_pattern)
+        try:
+            return grade(args.submissions, course=course, student=args.student, jobs=args.jobs,
+                         timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory,
+                         quiet=args.quiet, zip_pattern=args.zip_pattern, sandboxed=not args.unsandboxed)
+        except SandboxUnavailable as exc:
+            print(f"course grade: {exc}", file=sys.stderr)
+            return 2
     if args.verb == "feedback":
         feedback(course=course)
         return 0

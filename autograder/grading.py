@@ -17,6 +17,7 @@ import os
 import queue
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -36,6 +37,11 @@ RESULTS_FILE = "results.json"
 _GRADEBOOK_LOCK = threading.Lock()  # one writer to the course's gradebook and autograded/ at a time
 # nbgrader's zip_collect example: ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb
 LMS_FILE_PATTERN = r".*?_(?P<student_id>[^_]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.+)"
+# Sizes checked before anything is parsed (README, "Limits"): a notebook, any other file of a submission,
+# and all that one zip may expand to.
+MAX_NOTEBOOK_BYTES = 10 * 2**20
+MAX_FILE_BYTES = 20 * 2**20
+MAX_ZIP_BYTES = 2 * 2**30
 
 
 @dataclass
@@ -110,18 +116,24 @@ def prepare_submission(source: Path, target: Path) -> list[str]:
     """Copy a submission folder into ``target``, repairing what can be repaired; return what was done.
 
     A notebook under another name (``03_...(1).ipynb``) is graded under the expected name; a file that
-    is not a valid notebook is left out (it scores zero) and the reason is noted.
+    is not a valid notebook is left out (it scores zero) and the reason is noted. Only regular files are
+    taken: a symbolic link (which would make the grader read whatever it points to), a device or a
+    pipe is refused, and so is a file over the size limits.
     """
     notes: list[str] = []
     target.mkdir(parents=True)
     expected = {f"{name}.ipynb" for name in NOTEBOOK_NAMES}
-    found = sorted(p for p in source.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+    if source.is_symlink():
+        return [f"the submission folder {source.name} is a symbolic link: refused (submit the files themselves)"]
     notebooks = {}
-    for path in found:
+    for path in _regular_files(source, notes):
         if path.suffix == ".ipynb":
             notebooks[path.name] = path
         elif path.parent == source:
-            shutil.copy(path, target / path.name)
+            if path.stat().st_size > MAX_FILE_BYTES:
+                notes.append(f"{path.name} is larger than {MAX_FILE_BYTES // 2**20} MiB and was left out")
+            else:
+                _copy_regular(path, target / path.name)
     for name in sorted(set(notebooks) - expected):
         missing = sorted(expected - set(notebooks))
         match = _recognise(notebooks[name], missing) or _closest(name, missing)
@@ -133,14 +145,41 @@ def prepare_submission(source: Path, target: Path) -> list[str]:
             notebooks.pop(name)
     for name in sorted(expected):
         if name not in notebooks:
-            notes.append(f"{name} is missing, so it scores 0")
+            if not any(note.startswith(f"{name} ") for note in notes):
+                notes.append(f"{name} is missing, so it scores 0")
             continue
         problem = notebook_problem(notebooks[name])
         if problem:
             notes.append(f"{name} could not be graded, so it scores 0: {problem}")
             continue
-        shutil.copy(notebooks[name], target / name)
+        _copy_regular(notebooks[name], target / name)
     return notes
+
+
+def _regular_files(source: Path, notes: list[str]) -> list[Path]:
+    """The regular files under ``source`` (links not followed); what else is there is noted as refused."""
+    found = []
+    for folder, folders, files in os.walk(source, followlinks=False):
+        folders[:] = sorted(f for f in folders if f != ".ipynb_checkpoints")
+        for name in sorted(files) + [f for f in folders if Path(folder, f).is_symlink()]:
+            path = Path(folder, name)
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                notes.append(f"{name} is a symbolic link: refused (submit the file itself)")
+            elif not stat.S_ISREG(mode):
+                notes.append(f"{name} is not a regular file: refused")
+            else:
+                found.append(path)
+    return found
+
+
+def _copy_regular(source: Path, target: Path) -> None:
+    """Copy a regular file without following a link (even one swapped in since it was checked)."""
+    descriptor = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(descriptor, "rb") as stream, open(target, "wb") as out:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise OSError(f"{source.name} is not a regular file")
+        shutil.copyfileobj(stream, out)
 
 
 def _recognise(path: Path, candidates: list[str]) -> str | None:
@@ -148,6 +187,8 @@ def _recognise(path: Path, candidates: list[str]) -> str | None:
     from .course import CHECK_MODULES
     from .verify import checks_for
 
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        return None
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception:
@@ -174,7 +215,11 @@ def _closest(name: str, candidates: list[str]) -> str | None:
 
 
 def notebook_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be graded as a notebook, or None."""
+    """Why ``path`` cannot be graded as a notebook, or None. The size is checked before anything is parsed."""
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return (f"the file is {size / 2**20:.0f} MiB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MiB a notebook may "
+                f"be (clear its outputs: Edit > Clear Outputs of All Cells, then save)")
     raw = path.read_bytes()
     if not raw.strip():
         return "the file is empty"
@@ -206,18 +251,33 @@ class Outcome:
     record: dict = field(default_factory=dict)
 
 
+class SandboxUnavailable(Exception):
+    """No OS sandbox can be made here, and the run did not ask to grade without one."""
+
+
 def grade_batch(course: Course, submissions: Path, *, student: str | None = None, jobs: int | None = None,
                 timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
-                zip_pattern: str = LMS_FILE_PATTERN) -> list[Outcome]:
-    """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``."""
+                zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True) -> list[Outcome]:
+    """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``.
+
+    ``sandboxed=False`` runs learners' code without the OS sandbox: for trusted submissions only, and
+    recorded with every result.
+    """
+    from . import sandbox
     from .report import progress
+
+    if sandboxed and (reason := sandbox.unavailable()):
+        raise SandboxUnavailable(f"cannot grade safely: {reason}. Install it, or pass --unsandboxed to grade "
+                                 f"trusted submissions without the OS sandbox")
+    sandbox.cgroups.sweep()  # the cgroups an earlier, killed run left behind
 
     # nbgrader's own gradebook code warns about rows SQLAlchemy adds lazily; they are not the instructor's concern
     warnings.filterwarnings("ignore", message="Object of type .* not in session", category=RuntimeWarning)
     course.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as batch_dir:
         batch = Path(batch_dir)
-        folders = collect(submissions, batch / "unpacked", zip_pattern)
+        intake_notes: dict[str, list[str]] = {}
+        folders = collect(submissions, batch / "unpacked", zip_pattern, intake_notes)
         if student:
             folders = {s: p for s, p in folders.items() if s == student}
             if not folders:
@@ -225,7 +285,7 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
         jobs = jobs or max(1, os.cpu_count() or 1)
         blas_threads = max(1, (os.cpu_count() or 1) // jobs)
         settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb,
-                    "private_paths": os.pathsep.join([str(batch), str(course.root)])}
+                    "sandboxed": sandboxed}
         env = dict(os.environ, OMP_NUM_THREADS=str(blas_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
                    MKL_NUM_THREADS=str(blas_threads), PYTHONDONTWRITEBYTECODE="1")
         budget = timeout * len(NOTEBOOK_NAMES) + _verify_budget() + 120  # wall seconds for one submission
@@ -240,7 +300,8 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
             name, folder = item
             worker = workers.get()
             try:
-                return _grade_one(course, name, folder, batch, template, settings, worker, budget)
+                return _grade_one(course, name, folder, batch, template, settings, worker, budget,
+                                  intake_notes.get(name, []))
             finally:
                 workers.put(worker)
 
@@ -259,38 +320,70 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     return outcomes
 
 
-def collect(submissions: Path, unpack_to: Path, pattern: str = LMS_FILE_PATTERN) -> dict[str, Path]:
+def collect(submissions: Path, unpack_to: Path, pattern: str = LMS_FILE_PATTERN,
+            notes: dict[str, list[str]] | None = None) -> dict[str, Path]:
     """Map each student to their assignment folder.
 
     ``submissions`` is a folder of ``<student>/<assignment>/`` folders, or a zip of such folders, or the
     flat zip an LMS exports, whose file names say the student (``pattern``, with nbgrader's zip_collect
     named groups ``student_id``, ``file_id`` and optionally ``timestamp``; the latest attempt wins).
+    What a zip held that was refused (a symbolic link, a file over the size limit) is added to
+    ``notes`` under its student.
     """
     submissions = Path(submissions)
+    refused: dict[Path, str] = {}
     if submissions.is_file() and zipfile.is_zipfile(submissions):
-        submissions = _unzip(submissions, unpack_to / "zip", pattern)
+        submissions = _unzip(submissions, unpack_to / "zip", pattern, refused)
     if not submissions.is_dir():
         raise SystemExit(f"{submissions} is neither a folder nor a zip file of submissions")
     folders = {}
     for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
         folder = student_dir / ASSIGNMENT
-        folders[student_dir.name] = folder if folder.is_dir() else student_dir
+        folders[student_dir.name] = folder if folder.is_dir() and not folder.is_symlink() else student_dir
+        for path, reason in refused.items():
+            if notes is not None and path.is_relative_to(student_dir):
+                notes.setdefault(student_dir.name, []).append(reason)
     if not folders:
         raise SystemExit(f"no submissions in {submissions}: expected <student>/{ASSIGNMENT}/<notebook>.ipynb")
     return folders
 
 
-def _unzip(archive_path: Path, target: Path, pattern: str) -> Path:
+def _unzip(archive_path: Path, target: Path, pattern: str, refused: dict[Path, str]) -> Path:
+    """Extract ``archive_path`` into ``target`` (regular files only, within the size limits)."""
+    total = 0
     with zipfile.ZipFile(archive_path) as archive:
-        for member in archive.infolist():
+        members = archive.infolist()
+        for member in members:
             destination = (target / member.filename).resolve()
             if not destination.is_relative_to(target.resolve()):
                 raise SystemExit(f"{archive_path}: refusing the unsafe path {member.filename!r} in the zip")
-        archive.extractall(target)
+        for member in members:
+            destination = target / member.filename
+            kind = stat.S_IFMT(member.external_attr >> 16)
+            if member.is_dir():
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)  # the student gets a record all the same
+            name = Path(member.filename).name
+            if kind == stat.S_IFLNK:
+                refused[destination] = f"{name} is a symbolic link in the zip: refused (submit the file itself)"
+            elif kind not in (0, stat.S_IFREG):
+                refused[destination] = f"{name} is not a regular file in the zip: refused"
+            elif member.file_size > MAX_FILE_BYTES:
+                refused[destination] = f"{name} is larger than {MAX_FILE_BYTES // 2**20} MiB and was left out"
+            else:
+                written = _extract(archive, member, destination, MAX_FILE_BYTES)
+                if written is None:
+                    refused[destination] = f"{name} is larger than {MAX_FILE_BYTES // 2**20} MiB and was left out"
+                    continue
+                total += written
+                if total > MAX_ZIP_BYTES:
+                    raise SystemExit(f"{archive_path} expands to more than {MAX_ZIP_BYTES // 2**30} GiB: refused "
+                                     f"(split it, or check it is the export you meant)")
     entries = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
     if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / ASSIGNMENT).is_dir():
         entries = [p for p in entries[0].iterdir() if not p.name.startswith(".")]  # one top folder
-    files = [p for p in entries if p.is_file()]
+    files = [p for p in entries if p.is_file() or p in refused]
     if not files:
         return entries[0].parent
     collected, latest, skipped = target.parent / "collected", {}, []
@@ -300,20 +393,40 @@ def _unzip(archive_path: Path, target: Path, pattern: str) -> Path:
             skipped.append(path.name)
             continue
         student, file_id = match["student_id"], match["file_id"]
+        (collected / student / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
+        if path in refused:
+            refused[collected / student / ASSIGNMENT / file_id] = refused.pop(path)
+            continue
         stamp = match.groupdict().get("timestamp") or ""
         if stamp >= latest.get((student, file_id), ("", None))[0]:
             latest[(student, file_id)] = (stamp, path)
     for (student, file_id), (_, path) in latest.items():
-        destination = collected / student / ASSIGNMENT / file_id
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, destination)
+        shutil.copy(path, collected / student / ASSIGNMENT / file_id)
     if skipped:
         print(f"warning: {len(skipped)} file(s) in {archive_path.name} do not match the file name pattern and were "
               f"not graded: {', '.join(sorted(skipped)[:5])}", file=sys.stderr)
-    if not latest:
+    if not latest and not refused:
         raise SystemExit(f"no file in {archive_path} matches the pattern {pattern!r}: pass --zip-pattern with "
                          "named groups student_id and file_id")
     return collected
+
+
+def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, destination: Path, limit: int) -> int | None:
+    """Stream one member to ``destination``; None (and nothing kept) when it holds more than ``limit`` bytes.
+
+    The sizes a zip declares can lie: what is counted is what really comes out.
+    """
+    written = 0
+    with archive.open(member) as stream, open(destination, "wb") as out:
+        while chunk := stream.read(1 << 20):
+            written += len(chunk)
+            if written > limit:
+                break
+            out.write(chunk)
+    if written > limit:
+        destination.unlink()
+        return None
+    return written
 
 
 def assignment_gradebook() -> Path:
@@ -346,17 +459,18 @@ def _ensure_registered(course: Course, template: Path) -> None:
     marker.write_text(tests_version())
 
 
-def _grade_one(course, student, folder, batch, template, settings, worker: WarmWorker, budget: float) -> Outcome:
+def _grade_one(course, student, folder, batch, template, settings, worker: WarmWorker, budget: float,
+               intake_notes: list[str]) -> Outcome:
     started = time.monotonic()
     workspace = batch / f"w-{student}"
     submitted = workspace / "submitted" / student / ASSIGNMENT
     try:
-        notes = prepare_submission(folder, submitted)
+        notes = intake_notes + prepare_submission(folder, submitted)
     except OSError as exc:
-        notes = [f"the submission folder could not be read ({exc})"]
+        notes = [*intake_notes, f"the submission folder could not be read ({exc})"]
         submitted.mkdir(parents=True, exist_ok=True)
     if not any(submitted.glob("*.ipynb")):  # nothing nbgrader could open: the result is zero, with the reasons
-        return _record_failure(course, student, notes, None, "", time.monotonic() - started)
+        return _record_failure(course, student, notes, None, "", time.monotonic() - started, settings["sandboxed"])
     shutil.copy(template, workspace / "gradebook.db")
     (workspace / "settings.json").write_text(json.dumps(settings))
     log = workspace / "worker.log"
@@ -368,8 +482,9 @@ def _grade_one(course, student, folder, batch, template, settings, worker: WarmW
     if problem or not autograded.is_dir():
         problem = problem or "nbgrader produced no graded notebook"
         log_tail = log.read_text(errors="replace")[-20000:] if log.exists() else ""
-        return _record_failure(course, student, notes, problem, log_tail, seconds)
+        return _record_failure(course, student, notes, problem, log_tail, seconds, settings["sandboxed"])
     record = _build_record(student, autograded, notes, seconds)
+    record["sandboxed"] = settings["sandboxed"]
     (autograded / RESULTS_FILE).write_text(json.dumps(record, indent=1))
     with _GRADEBOOK_LOCK:
         _merge_scores(course, f"sqlite:///{workspace / 'gradebook.db'}", student)
@@ -407,7 +522,7 @@ def _build_record(student: str, autograded: Path, notes: list[str], seconds: flo
 
 
 def _record_failure(course: Course, student: str, notes, problem: str | None, log_tail: str,
-                    seconds: float) -> Outcome:
+                    seconds: float, sandboxed: bool) -> Outcome:
     """Record zeros with the reason; but when the grader failed (``problem``), keep an earlier result."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -428,7 +543,7 @@ def _record_failure(course: Course, student: str, notes, problem: str | None, lo
         gb.db.commit()
     status = "error" if problem else "graded with problems"
     record = {"student": student, "assignment": ASSIGNMENT, "status": status, "reason": reason,
-              "tests_version": tests_version(), "seconds": round(seconds, 2), "notebooks": {},
+              "tests_version": tests_version(), "seconds": round(seconds, 2), "notebooks": {}, "sandboxed": sandboxed,
               "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     if problem:
         record["log"] = log_tail

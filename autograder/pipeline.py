@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import zmq
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat.notebooknode import NotebookNode
@@ -44,16 +45,24 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
     SaveAutoGrades,
 )
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer
 
-from . import sandbox
-from .checks import encode_cases
-from .course import CHECK_MODULES, DATASETS, ROOT, SKIP_WHEN_GRADING, private_folder, solution_notebook
+from .checks import RETURNED_MIME, encode_inputs
+from .course import CHECK_MODULES, SKIP_WHEN_GRADING, private_folder, solution_notebook
 from .notebook_code import read_code
-from .verify import checks_for, feedback_curve, reference_dependencies, submission_verifier, verify_notebook
+from .sandbox import SEED_INSIDE, Limits, Sandbox
+from .verify import (
+    Verdict,
+    checks_for,
+    feedback_curve,
+    judge_returns,
+    reference_dependencies,
+    submission_verifier,
+    verify_notebook,
+)
 
 KERNEL_NAME = "course-sandbox"
-RESET_HOOKS = "from autograder.sandbox import reset_kernel_hooks; reset_kernel_hooks()\n"
+RESET_HOOKS = "from autograder.sandbox.guard import reset_kernel_hooks; reset_kernel_hooks()\n"
 
 
 def test_function(cell: NotebookNode) -> str | None:
@@ -137,13 +146,15 @@ class RestoreGradedCells(NbGraderPreprocessor):
 
 
 class InjectHiddenCases(NbGraderPreprocessor):
-    """Give each hidden test fresh cases, drawn and solved by the reference for this grading run only.
+    """Draw fresh hidden cases for this grading run, and hand their *inputs* to each test cell.
 
-    Each test cell also starts by undoing the kernel hooks earlier cells may have installed
-    (:func:`autograder.sandbox.reset_kernel_hooks`). VerifyFunctions puts the original source back, and
-    checks each function outside the kernel on the same cases, so that a mistake caught on some inputs
-    only cannot pass one check and fail the other (which would look like tampering). The verification
-    process cannot see anything the kernel saw.
+    The cases, with the reference solution's results, stay in this trusted process
+    (``resources["course"]["cases"]``). A test cell gets one preamble line that passes the inputs to
+    ``checks.hidden`` (:func:`autograder.checks.provide_hidden_inputs`); the kernel publishes what the
+    learner's function returned, and VerifyFunctions judges it, and checks each function outside the
+    kernel on the same inputs. Each test cell also starts by undoing the kernel hooks earlier cells may
+    have installed (:func:`autograder.sandbox.guard.reset_kernel_hooks`). VerifyFunctions puts the
+    original source back.
     """
 
     def preprocess(self, nb, resources):
@@ -156,37 +167,36 @@ class InjectHiddenCases(NbGraderPreprocessor):
         for cell in nb.cells:
             if test_function(cell) is None:
                 continue
+            inputs = {}
+            for name in _hidden_calls(cell.source):
+                if name in checks.functions:
+                    drawn[name] = checks.fresh_cases(name)
+                    inputs[name] = encode_inputs(drawn[name])
             originals[cell.metadata.nbgrader["grade_id"]] = cell.source
-            calls = _hidden_calls(cell.source)
-            lines = cell.source.splitlines(keepends=True)
-            for node, name in reversed(calls):  # from the end, so earlier positions stay valid
-                drawn[name] = checks.fresh_cases(name)
-                blob = encode_cases(drawn[name])
-                line = lines[node.end_lineno - 1]
-                cut = node.end_col_offset - 1  # just before the closing parenthesis
-                lines[node.end_lineno - 1] = f'{line[:cut]}, cases="{blob}"{line[cut:]}'
-            cell.source = RESET_HOOKS + "".join(lines)
+            preamble = f"from autograder.checks import provide_hidden_inputs; provide_hidden_inputs({inputs!r})\n"
+            cell.source = RESET_HOOKS + (preamble if inputs else "") + cell.source
         return nb, resources
 
 
-def _hidden_calls(source: str) -> list[tuple[ast.Call, str]]:
+def _hidden_calls(source: str) -> list[str]:
+    """The functions a test cell's source calls ``checks.hidden`` for, in order."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    calls = []
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "hidden"
-                and node.args and isinstance(node.args[0], ast.Constant) and node.end_lineno == node.lineno):
-            calls.append((node, node.args[0].value))
-    return sorted(calls, key=lambda item: (item[0].lineno, item[0].col_offset))
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+             and node.func.attr == "hidden" and node.args and isinstance(node.args[0], ast.Constant)]
+    return [node.args[0].value for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset))]
 
 
 class SandboxedExecute(Execute):
-    """Run the notebook in a locked-down kernel, in a scratch copy of the submission's folder.
+    """Run the notebook in a kernel inside the OS sandbox (:mod:`autograder.sandbox`).
 
-    Each cell has a time limit, and the whole notebook a budget; after a timeout or a dead kernel the
-    remaining cells are not run and say why. The kernel runs under :mod:`autograder.sandbox`.
+    The kernel's scratch folder starts as a copy of the submission's folder. It talks to this process
+    over unix sockets (there is no network in the sandbox) and may not send a message larger than
+    ``message_limit``; its stored output is capped per cell and per notebook while it streams in, and
+    widget messages are ignored. Each cell has a time limit, and the whole notebook a budget; after a
+    timeout or a dead kernel the remaining cells are not run and say why.
 
     Cells the course's source notebook tags ``skip-when-grading`` are not run either, when they come
     after every graded cell of the submission: ungraded exploration (more training runs, plots) that
@@ -196,51 +206,120 @@ class SandboxedExecute(Execute):
     timeout = Integer(300, help="Seconds one cell may run (generous: training runs here on a busy machine)",
                       ).tag(config=True)
     notebook_timeout = Float(900.0, help="Seconds all cells of one notebook may take together").tag(config=True)
-    memory_mb = Integer(3072, help="Memory limit of the kernel, in MiB").tag(config=True)
-    private_paths = Unicode("", help="Extra folders (os.pathsep-separated) the kernel may not read").tag(config=True)
+    memory_mb = Integer(3072, help="Resident memory of the kernel, in MiB").tag(config=True)
+    cpu_seconds = Integer(1800, help="CPU seconds the kernel may use").tag(config=True)
+    scratch_mb = Integer(512, help="Size of the kernel's scratch folder (a tmpfs), in MiB").tag(config=True)
+    sandboxed = Bool(True, help="Run the kernel in the OS sandbox; False is for trusted submissions only",
+                     ).tag(config=True)
+    cell_output_limit = Integer(2 * 2**20, help="Bytes of output one cell keeps; the rest is dropped with a note",
+                                ).tag(config=True)
+    notebook_output_limit = Integer(16 * 2**20, help="Bytes of output one notebook keeps").tag(config=True)
+    message_limit = Integer(64 * 2**20, help="The largest message the kernel may send, in bytes").tag(config=True)
 
     def preprocess(self, nb, resources, km=None):
         self.kernel_name = KERNEL_NAME
-        self.shutdown_kernel = "immediate"  # its process group is gone a moment later anyway
+        self.shutdown_kernel = "immediate"  # its sandbox is gone a moment later anyway
         build = resources["metadata"]["path"]
-        scratch = Path(tempfile.mkdtemp(dir=private_folder("course-kernels", 0o711)))
+        kernels = private_folder("course-kernels", 0o711)
+        scratch = Path(tempfile.mkdtemp(dir=kernels))
+        self._runtime = scratch.with_name(f"{scratch.name}-run")  # the kernel's connection file and sockets
+        self._runtime.mkdir(mode=0o700)
+        self._specs = scratch.with_name(f"{scratch.name}-spec")  # its kernelspec (not shared with it)
         course = resources.setdefault("course", {})
         course["cells"] = {}
         self._stopped = None
+        self._notebook_bytes = 0
         self._skipped = cells_to_skip(nb, resources["nbgrader"]["notebook"])
         self._deadline = time.monotonic() + self.notebook_timeout
-        self.timeout_func = lambda cell: max(1, int(min(self.timeout, self._deadline - time.monotonic())))
+        # no minimum: a cell reached after the budget is spent is stopped at once
+        self.timeout_func = lambda cell: max(0.001, min(self.timeout, self._deadline - time.monotonic()))
+        self._sandbox = None
         try:
             for item in Path(build).iterdir():
-                if item.is_file() and item.suffix != ".ipynb":
+                if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb":
                     shutil.copy(item, scratch / item.name)
-            environment = _kernel_environment(scratch, self.memory_mb, self.private_paths)
-            previous = {key: os.environ.get(key) for key in environment}
-            os.environ.update(environment)
+            _share_font_cache(scratch / ".matplotlib")
+            self._sandbox = Sandbox(Limits(self.memory_mb, self.cpu_seconds, self.scratch_mb), scratch=scratch,
+                                    sandboxed=self.sandboxed, seed=scratch if self.sandboxed else None,
+                                    shared=(self._runtime,), datasets=True)
+            self._write_kernelspec(scratch)
             resources["metadata"]["path"] = str(scratch)
             try:
                 nb, resources = super().preprocess(nb, resources, km)
             except DeadKernelError:  # the kernel could not start, or died between cells
-                self._stop("the kernel died before the notebook could run")
+                self._stop(self._death("the kernel died before the notebook could run"))
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type == "code" and _cell_key(cell, index) not in course["cells"]:
                         self.preprocess_cell(cell, resources, index)
-            finally:
-                for key, value in previous.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
         finally:
             resources["metadata"]["path"] = build
-            shutil.rmtree(scratch, ignore_errors=True)
-            shutil.rmtree(_spec_dir(scratch), ignore_errors=True)
+            if self._sandbox is not None:
+                self._sandbox.close()
+            for folder in (scratch, self._runtime, self._specs):
+                shutil.rmtree(folder, ignore_errors=True)
         course["stopped"] = self._stopped
         return nb, resources
+
+    def _write_kernelspec(self, scratch: Path) -> None:
+        box = self._sandbox
+        argv = [sys.executable, "-m", "autograder.sandbox.kernel", "--scratch", str(scratch),
+                *(f"--readable={p}" for p in box.readable)]
+        if self.sandboxed:
+            argv.append(f"--seed-from={SEED_INSIDE}")
+        env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": str(scratch / ".matplotlib"),
+               "IPYTHONDIR": str(scratch / ".ipython")}
+        if not self.sandboxed:  # without a PID namespace, the kernel ends itself when the grader is gone
+            env["JPY_PARENT_PID"] = str(os.getpid())
+        spec = self._specs / KERNEL_NAME
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": box.command([*argv, "-f", "{connection_file}"], env), "display_name": "Course grading sandbox",
+            "language": "python", "interrupt_mode": "message"}))  # signals cannot cross the PID namespace
+
+    def create_kernel_manager(self):
+        """The kernel's manager: this notebook's kernelspec, and sockets in a folder the sandbox shares."""
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        specs = KernelSpecManager(kernel_dirs=[str(self._specs)])
+        self.km = self.kernel_manager_class(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
+                                            connection_file=str(self._runtime / "connection.json"),
+                                            config=self.config)
+        self.km.context.setsockopt(zmq.MAXMSGSIZE, self.message_limit)
+        return self.km
+
+    def _death(self, what: str) -> str:
+        """Why the kernel died, as far as the grader can tell."""
+        if self._sandbox is not None and self._sandbox.out_of_memory():
+            return f"{what}: it ran out of memory (limit {self.memory_mb} MiB)"
+        return f"{what}: it exited or crashed"
 
     def _stop(self, reason: str) -> None:
         if self._stopped is None:
             self._stopped = reason
+
+    def process_message(self, msg, cell, cell_index):
+        """Store a kernel message's output only within the output limits; ignore widgets."""
+        kind = msg["msg_type"]
+        if kind.startswith("comm"):
+            return None  # an output widget would capture outputs past the limits below
+        if kind in ("stream", "display_data", "execute_result", "update_display_data", "error"):
+            content = msg["content"]
+            if not (kind == "display_data" and RETURNED_MIME in content.get("data", {})):
+                size = _output_size(content)
+                self._cell_bytes += size
+                self._notebook_bytes += size
+                if self._cell_bytes > self.cell_output_limit or self._notebook_bytes > self.notebook_output_limit:
+                    if not self._truncated:
+                        self._truncated = True
+                        cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                            f"\n[output truncated: a cell keeps {self.cell_output_limit // 2**20} MiB and a notebook "
+                            f"{self.notebook_output_limit // 2**20} MiB of output when grading]\n")))
+                    if kind == "error":  # the cell's failure must still show, briefly
+                        msg = {**msg, "content": {**content, "traceback": [], "evalue": str(content.get(
+                            "evalue", ""))[:1000]}}
+                    else:
+                        return None
+        return super().process_message(msg, cell, cell_index)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -255,6 +334,7 @@ class SandboxedExecute(Execute):
             cell.outputs = [_error("NotRun", f"this cell was not run: {self._stopped}")]
             status[key] = {"status": "not run", "seconds": 0.0}
             return cell, resources
+        self._cell_bytes, self._truncated = 0, False
         started = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
@@ -266,10 +346,12 @@ class SandboxedExecute(Execute):
             return cell, resources
         except DeadKernelError:
             seconds = time.monotonic() - started
-            self._stop(f"the kernel died while running an earlier cell ({key}): it exited, crashed or ran out of "
-                       f"memory (limit {self.memory_mb} MiB)")
-            cell.outputs.append(_error("KernelDied", f"the kernel died while running this cell after {seconds:.1f} s"))
-            status[key] = {"status": "kernel died", "seconds": seconds}
+            reason = self._death(f"the kernel died while running an earlier cell ({key})")
+            self._stop(reason)
+            memory = self._sandbox is not None and self._sandbox.out_of_memory()
+            cell.outputs.append(_error("KernelDied", f"the kernel died while running this cell after {seconds:.1f} s"
+                                       + (f": out of memory (limit {self.memory_mb} MiB)" if memory else "")))
+            status[key] = {"status": "out of memory" if memory else "kernel died", "seconds": round(seconds, 3)}
             return cell, resources
         seconds = time.monotonic() - started
         outcome = "ok"
@@ -285,6 +367,13 @@ class SandboxedExecute(Execute):
                     outcome = "out of memory"
         status[key] = {"status": outcome, "seconds": round(seconds, 3)}
         return cell, resources
+
+
+def _output_size(content: dict) -> int:
+    """Roughly how many bytes an output message's content holds (its text, data and traceback)."""
+    size = len(str(content.get("text", ""))) + len(str(content.get("evalue", "")))
+    size += sum(len(str(value)) for value in (content.get("data") or {}).values())
+    return size + sum(len(str(line)) for line in content.get("traceback") or [])
 
 
 SKIPPED_NOTE = ("[not run when grading] an ungraded exploration cell after the last test: it cannot change "
@@ -319,38 +408,6 @@ def _cell_key(cell: NotebookNode, index: int) -> str:
     return cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id") or str(index)
 
 
-def _spec_dir(scratch: Path) -> Path:
-    """Where the sandbox kernel's kernelspec is written for one notebook (beside, not inside, the scratch)."""
-    return scratch.parent / f"{scratch.name}-spec"
-
-
-def _kernel_environment(scratch: Path, memory_mb: int, extra_private: str) -> dict[str, str]:
-    """Environment of the sandboxed kernel: its limits, what it may read and write, one BLAS thread."""
-    spec_dir = _spec_dir(scratch)
-    kernel_dir = spec_dir / "kernels" / KERNEL_NAME
-    kernel_dir.mkdir(parents=True, exist_ok=True)
-    (kernel_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "autograder.sandbox", "kernel", "-f", "{connection_file}"],
-        "display_name": "Course grading sandbox", "language": "python"}))
-    private = [str(ROOT), str(private_folder("course-cache")), str(private_folder("course-kernels", 0o711)),
-               *[p for p in extra_private.split(os.pathsep) if p]]
-    public = [str(ROOT / "autograder"), str(DATASETS), sys.prefix, str(scratch)]
-    env = {
-        sandbox.ENV_SCRATCH: str(scratch), sandbox.ENV_PRIVATE: os.pathsep.join(private),
-        sandbox.ENV_PUBLIC: os.pathsep.join(public), sandbox.ENV_MEMORY: str(memory_mb),
-        sandbox.ENV_CPU: "1800", "COURSE_DATASETS_DIR": str(DATASETS), "JUPYTER_PATH": str(spec_dir),
-        "HOME": str(scratch), "IPYTHONDIR": str(scratch / ".ipython"), "MPLCONFIGDIR": str(scratch / ".matplotlib"),
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    _share_font_cache(scratch / ".matplotlib")
-    uid = sandbox_uid()
-    if uid is not None:
-        env[sandbox.ENV_USER] = str(uid)
-        for path in [scratch, *scratch.rglob("*")]:
-            os.chown(path, uid, uid)
-    return env
-
-
 def _share_font_cache(target: Path) -> None:
     """Give the kernel matplotlib's font list, which would otherwise be rebuilt (seconds) for every notebook."""
     import matplotlib
@@ -361,31 +418,20 @@ def _share_font_cache(target: Path) -> None:
         shutil.copy(cache, target / cache.name)
 
 
-def sandbox_uid() -> int | None:
-    """The unprivileged user kernels run as: ``nobody`` when grading as root and it can reach Python."""
-    if os.getuid() != 0:
-        return None
-    try:
-        import pwd
-
-        uid = pwd.getpwnam("nobody").pw_uid
-    except KeyError:
-        return None
-    for path in (Path(sys.executable).resolve(), ROOT / "autograder" / "sandbox.py", Path(sys.prefix)):
-        for parent in path.parents:
-            if not parent.stat().st_mode & 0o001:  # others cannot enter this folder
-                return None
-    return uid
-
-
 class VerifyFunctions(NbGraderPreprocessor):
-    """Decide every test cell from both the in-kernel test and the out-of-kernel verification.
+    """Decide every test cell here, in the trusted grader, from what the learner's functions returned.
 
-    A test passes only if both pass. When the in-kernel test failed only because a function it depends
-    on is wrong (the verification, which uses the reference for dependencies, passed), the function keeps
-    its points. A test that passed in the kernel but failed verification is reported as suspected
-    tampering. Warnings printed on stderr never fail a test.
+    Two runs of each graded function are judged against the expected results, which never left this
+    process: its hidden test in the kernel (what it returned there, published by ``checks.hidden``) and
+    its verification outside the kernel, in a fresh sandboxed process with the *reference* versions of
+    the functions it calls. A test passes only if both pass. When the in-kernel test failed only because
+    a function it depends on is wrong (the verification passed), the function keeps its points. A test
+    that passed in the kernel but failed verification is reported as suspected tampering. Nothing a
+    learner's code prints or publishes can say "passed": at most "my function returned X". Warnings
+    printed on stderr never fail a test.
     """
+
+    sandboxed = Bool(True, help="Verify in the OS sandbox; False is for trusted submissions only").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -394,9 +440,10 @@ class VerifyFunctions(NbGraderPreprocessor):
         if notebook not in CHECK_MODULES:
             return nb, resources
         learner = read_code(nb)
-        verdicts = verify_notebook(nb, notebook, cases=course.get("cases"), verifier=submission_verifier(),
-                                   learner=learner)
-        course["curve"] = feedback_curve(notebook, learner, submission_verifier())
+        cases = course.get("cases", {})
+        verifier = submission_verifier(self.sandboxed)
+        verdicts = verify_notebook(nb, notebook, cases=cases, verifier=verifier, learner=learner)
+        course["curve"] = feedback_curve(notebook, learner, verifier)
         graded = set(verdicts)
         results = {}
         for cell in nb.cells:
@@ -405,20 +452,27 @@ class VerifyFunctions(NbGraderPreprocessor):
                 continue
             grade_id = cell.metadata.nbgrader["grade_id"]
             if grade_id in course.get("hidden_sources", {}):
-                cell.source = course["hidden_sources"][grade_id]  # the hidden cases are not kept
+                cell.source = course["hidden_sources"][grade_id]  # the hidden inputs are not kept
+            returned = _take_returned(cell)
             verdict = verdicts[name]
             errors = [o for o in cell.outputs if o.output_type == "error"]
             kernel = course.get("cells", {}).get(grade_id, {}).get("status", "not run")
-            kernel_message = f"{errors[0].ename}: {errors[0].evalue}" if errors else ""
             failed_deps = [d for d in reference_dependencies(notebook, name, graded) if not verdicts[d].passed]
-            tampering = False
+            tampering = False  # the notebook claimed a pass its function's results do not bear out
+            if kernel in ("not run", "timeout", "kernel died") or (kernel == "out of memory" and not errors):
+                in_kernel = Verdict(name, False, errors[0].evalue if errors else "this test did not run")
+            elif errors:
+                in_kernel = Verdict(name, False, f"{errors[0].ename}: {errors[0].evalue}")
+            else:
+                in_kernel, lied = _judge_in_kernel(notebook, name, cases.get(name), returned.get(name))
+                tampering = lied
             if kernel in ("not run", "timeout", "kernel died"):
-                passed, message = False, kernel_message.split(": ", 1)[-1] or "this test did not run"
-            elif errors and verdict.passed:
-                passed = bool(failed_deps)
+                passed, message = False, in_kernel.message
+            elif not in_kernel.passed and verdict.passed:
+                passed = bool(failed_deps) and not tampering
                 message = (f"correct (the test in your notebook failed only because {', '.join(failed_deps)} "
-                           f"is wrong)" if passed else kernel_message)
-            elif not errors and not verdict.passed:
+                           f"is wrong)" if passed else in_kernel.message)
+            elif in_kernel.passed and not verdict.passed:
                 passed, tampering = False, True
                 message = (f"{verdict.message} (this test passed inside your notebook but failed when your "
                            f"function was checked on its own: suspected tampering)")
@@ -427,7 +481,7 @@ class VerifyFunctions(NbGraderPreprocessor):
             self._settle(cell, passed, message)
             results[name] = {"passed": passed, "message": message, "points": float(cell.metadata.nbgrader["points"]),
                              "score": float(cell.metadata.nbgrader["points"]) if passed else 0.0,
-                             "in_kernel": kernel if errors or kernel != "ok" else "passed",
+                             "in_kernel": "passed" if in_kernel.passed else kernel if kernel != "ok" else "failed",
                              "verified": verdict.passed, "tampering": tampering,
                              "seconds": round(verdict.seconds, 3)}
         course["functions"] = results
@@ -447,6 +501,48 @@ class VerifyFunctions(NbGraderPreprocessor):
         if not passed and not any(o.output_type == "error" for o in kept):
             kept.append(_error("GradingFailure", message))
         cell.outputs = kept
+
+
+def _take_returned(cell: NotebookNode) -> dict[str, list[dict]]:
+    """Remove the kernel's published returns from ``cell``; per function, every report found.
+
+    Only data: a learner's code can publish such an output too, but can claim no more than "my
+    function returned X", which is judged like any other return.
+    """
+    found: dict[str, list[dict]] = {}
+    kept = []
+    for output in cell.outputs:
+        data = output.get("data", {}) if output.output_type in ("display_data", "execute_result") else {}
+        if RETURNED_MIME not in data:
+            kept.append(output)
+            continue
+        payload = data[RETURNED_MIME]
+        if isinstance(payload, dict) and isinstance(payload.get("function"), str):
+            found.setdefault(payload["function"], []).append(payload)
+    cell.outputs = kept
+    return found
+
+
+def _judge_in_kernel(notebook: str, name: str, cases: list | None, reports: list[dict] | None
+                     ) -> tuple[Verdict, bool]:
+    """The verdict on what ``name`` returned in the kernel, and whether its visible test lied.
+
+    The kernel reports what the function returned on this run's hidden inputs and on the visible
+    examples. The visible examples are judged again here: when the notebook's own visible test passed
+    but the function's results on it are wrong, something in the kernel changed how tests judge.
+    """
+    if cases is None:
+        return Verdict(name, False, "the hidden tests of this cell were not found (was the test cell changed?)"), False
+    if not reports:
+        return Verdict(name, False, f"the hidden tests of {name} did not report what it returned"), False
+    if len(reports) > 1:
+        return Verdict(name, False, f"the hidden tests of {name} reported more than once (something in your "
+                                    f"notebook published results of its own)"), True
+    visible = checks_for(notebook)[name].visible
+    seen = judge_returns(notebook, name, visible, reports[0].get("visible"), "visible example")
+    if not seen.passed:
+        return Verdict(name, False, f"{seen.message} (yet the visible test in your notebook passed)"), True
+    return judge_returns(notebook, name, cases, reports[0].get("returned"), "hidden test"), False
 
 
 class WriteResults(NbGraderPreprocessor):

@@ -12,24 +12,46 @@ from collections.abc import Callable
 
 
 class LineReader:
-    """Lines from a binary pipe, each read by a deadline; what arrives after a line is kept for the next."""
+    """Lines (and counted bytes) from a binary pipe, each read by a deadline; what arrives early is kept.
 
-    def __init__(self, stream):
+    A line longer than ``max_line`` is not a line of the protocol: reading stops there (None), so a
+    stream of garbage cannot grow the grader's memory.
+    """
+
+    def __init__(self, stream, max_line: int = 1 << 20):
         self._stream = stream
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._max_line = max_line
+
+    def _fill(self, deadline: float) -> bool:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self._stream], [], [], remaining)[0]:
+            return False
+        chunk = os.read(self._stream.fileno(), 1 << 16)
+        if not chunk:
+            return False
+        self._buffer += chunk
+        return True
 
     def read_line(self, deadline: float) -> str | None:
         """The next line (without its newline), or None when the deadline passes or the pipe closes."""
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self._stream], [], [], remaining)[0]:
+        searched = 0
+        while (end := self._buffer.find(b"\n", searched)) < 0:
+            searched = len(self._buffer)
+            if searched > self._max_line or not self._fill(deadline):
                 return None
-            chunk = os.read(self._stream.fileno(), 1 << 16)
-            if not chunk:
-                return None
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end + 1]
         return line.decode(errors="replace")
+
+    def read_exactly(self, size: int, deadline: float) -> bytes | None:
+        """The next ``size`` bytes, or None when the deadline passes or the pipe closes first."""
+        while len(self._buffer) < size:
+            if not self._fill(deadline):
+                return None
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
 
     def line_starting(self, prefix: str, deadline: float) -> str | None:
         """The next line that starts with ``prefix`` (earlier lines are dropped), or None."""

@@ -109,13 +109,21 @@ def export_csv(records: dict[str, dict], scores: dict[str, dict], path: Path) ->
     columns = sorted({key for score in scores.values() for key in score["cells"]})
     with open(path, "w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["student", *columns, "total", "max", "status", "reason", "tests_version", "graded_at"])
+        writer.writerow(["student", *columns, "total", "max", "status", "reason", "tests_version", "graded_at",
+                         "sandbox"])
         for student in sorted(scores):
             score, record = scores[student], records.get(student, {})
             writer.writerow([student, *(_points(score["cells"].get(c)) for c in columns), _points(score["total"]),
                              _points(score["max"]), record.get("status", ""), record.get("reason", ""),
-                             record.get("tests_version", ""), record.get("graded_at", "")])
+                             record.get("tests_version", ""), record.get("graded_at", ""), _sandbox(record)])
     return path
+
+
+def _sandbox(record: dict) -> str:
+    """How the student's code was isolated: "os" (bubblewrap), or "none (--unsandboxed)"."""
+    if "sandboxed" not in record:
+        return ""
+    return "os" if record["sandboxed"] else "none (--unsandboxed)"
 
 
 def _points(value) -> str:

@@ -13,26 +13,25 @@ import atexit
 import functools
 import importlib
 import json
-import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from . import serialize
-from .checks import CheckFailure, Checks, encode_cases
+from .checks import Case, CheckFailure, Checks, encode_inputs
 from .course import CHECK_MODULES
 from .notebook_code import NotebookCode, names_used, read_code
 from .pipes import LineReader, stop_process
 from .reference import reference_code, reference_function
+from .sandbox import Limits, Sandbox
+from .sandbox import unavailable as sandbox_unavailable
 
 VERIFY_TIMEOUT = 60.0  # seconds of wall time for all cases of one function
 VERIFY_MEMORY_MB = 2048
@@ -40,15 +39,12 @@ VERIFY_MEMORY_MB = 2048
 
 @dataclass
 class Verdict:
-    """The outcome of checking one graded function outside the kernel."""
+    """The outcome of checking one graded function."""
 
     function: str
     passed: bool
     message: str
     seconds: float = 0.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def checks_for(notebook: str) -> Checks:
@@ -68,79 +64,128 @@ def reference_dependencies(notebook: str, name: str, graded: set[str]) -> list[s
     return [f for f in code.functions if f in found]
 
 
-def _readable_roots() -> list[str]:
-    paths = sysconfig.get_paths()
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, paths["stdlib"], paths["platstdlib"],
-             paths["purelib"], paths["platlib"]}
-    return sorted(os.path.realpath(p) for p in roots)
-
-
 class Verifier:
-    """A locked-down process (:func:`autograder.sandbox.run_zygote`) that runs learners' functions."""
+    """A sandboxed zygote (:mod:`autograder.sandbox.zygote`) that runs learners' functions, one child each.
 
-    def __init__(self):
+    Jobs carry inputs, never expected results; what comes back is only what each function returned.
+    """
+
+    def __init__(self, sandboxed: bool):
+        self.sandboxed = sandboxed
         self._process: subprocess.Popen | None = None
+        self._sandbox: Sandbox | None = None
         self._folder = Path(tempfile.mkdtemp(prefix="course-verify-"))
+        self._jobs = self._folder / "jobs"
+        self._scratch = self._folder / "scratch"
         self._lines: LineReader | None = None
 
     def _start(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_NUM_THREADS": "1",
-                   "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-            self._process = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", "zygote"],
-                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=subprocess.DEVNULL, env=env, cwd=self._folder,
+            self._restart()
+            self._jobs.mkdir(exist_ok=True)
+            self._scratch.mkdir(exist_ok=True)
+            self._sandbox = Sandbox(Limits(memory_mb=VERIFY_MEMORY_MB, cpu_seconds=3600), scratch=self._scratch,
+                                    sandboxed=self.sandboxed, read_only=(self._jobs,))
+            argv = [sys.executable, "-m", "autograder.sandbox.zygote", "--jobs", str(self._jobs), "--scratch",
+                    str(self._scratch), *(f"--readable={p}" for p in self._sandbox.readable)]
+            if self.sandboxed:
+                argv.append("--isolated")
+            self._process = subprocess.Popen(self._sandbox.command(argv), stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self._scratch,
                                              start_new_session=True)
             self._lines = LineReader(self._process.stdout)
         return self._process
 
     def run(self, job: dict, timeout: float) -> tuple[str, dict | None]:
-        """Run ``job``; return ("ok", outcome), ("timeout", None) or ("crashed", None)."""
+        """Run ``job``; return ("ok", outcome), ("timeout", None), ("too large", None) or ("crashed", None)."""
         process = self._start()
-        scratch = Path(tempfile.mkdtemp(dir=self._folder))
-        job_file = self._folder / f"job-{secrets.token_hex(8)}.json"
-        job_file.write_text(json.dumps({**job, "scratch": str(scratch)}))
+        name = f"job-{secrets.token_hex(8)}.json"
+        (self._jobs / name).write_text(json.dumps(job))
         deadline = time.monotonic() + timeout
         try:
-            process.stdin.write(f"{job_file}\n".encode())
+            process.stdin.write(f"{name}\n".encode())
             process.stdin.flush()
             started = self._lines.line_starting("started ", deadline)
             if started is None:
                 self._restart()
                 return "crashed", None
-            pid = int(started.split()[1])
-            outcome, finished = None, None
-            while finished is None:
-                line = self._lines.read_line(deadline)
-                if line is None:  # out of time: stop the child, keep the zygote
-                    os.kill(pid, signal.SIGKILL)
-                    if self._lines.line_starting(f"finished {pid} ", time.monotonic() + 10) is None:
-                        self._restart()
-                    return "timeout", None
-                if line.startswith(job["marker"]):
-                    outcome = _decode_outcome(line[len(job["marker"]):])
-                elif line.startswith(f"finished {pid} "):
-                    finished = line
+            finished = self._lines.line_starting("finished ", deadline)
+            if finished is None:  # out of time: the zygote stops the child, and stays
+                process.stdin.write(b"stop\n")
+                process.stdin.flush()
+                finished = self._lines.line_starting("finished ", time.monotonic() + 10)
+                if finished is None or self._lines.read_exactly(int(finished.split()[-1]),
+                                                                time.monotonic() + 10) is None:
+                    self._restart()
+                return "timeout", None
+            parts = finished.split()  # finished PID STATUS... LENGTH
+            status, length = " ".join(parts[2:-1]), int(parts[-1])
+            data = self._lines.read_exactly(length, time.monotonic() + 30)
+            if data is None:
+                self._restart()
+                return "crashed", None
+            if status == "too large":
+                return "too large", None
+            outcome = _decode_outcome(data)
             return ("ok", outcome) if outcome is not None else ("crashed", None)
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):
             self._restart()
             return "crashed", None
         finally:
-            job_file.unlink(missing_ok=True)
-            shutil.rmtree(scratch, ignore_errors=True)
+            (self._jobs / name).unlink(missing_ok=True)
 
     def _restart(self) -> None:
         if self._process is not None:
             stop_process(self._process)
         self._process = None
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
 
     def close(self) -> None:
         self._restart()
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def judge_returns(notebook: str, name: str, cases: list[Case], returned: list | None, label: str) -> Verdict:
+    """Judge what the learner's ``name`` returned on ``cases`` (``record_returns`` data), here in the grader.
+
+    ``label`` says where it ran ("hidden test" or "hidden test, run on its own"); the expected results
+    never left this process.
+    """
+    check = checks_for(notebook)[name]
+    if not isinstance(returned, list) or len(returned) != len(cases):
+        return Verdict(name, False, f"checking {name} stopped before all hidden tests ran")
+    for number, (case, got) in enumerate(zip(cases, returned, strict=True), start=1):
+        where = f"{label} {number} of {len(cases)}"
+        if not isinstance(got, dict):
+            return Verdict(name, False, f"{name} ({where}): its result cannot be read")
+        error = got.get("error") if isinstance(got.get("error"), str) else None
+        if check.required_error(case) is not None and not (error or "").startswith("NotImplementedError"):
+            try:
+                check.judge_error(case, error, None if error else _readable(got), where)
+            except CheckFailure as failure:
+                return Verdict(name, False, str(failure))
+            continue
+        if error is not None:
+            if error.startswith("NotImplementedError"):
+                return Verdict(name, False, f"{name} is not written yet (it still raises NotImplementedError)")
+            if error.startswith("MemoryError"):
+                return Verdict(name, False, f"{name} ({where}) ran out of memory")
+            return Verdict(name, False, f"{name} ({where}) raised {error}")
+        try:
+            value = serialize.loads(got.get("result", ""))
+        except ValueError as exc:
+            return Verdict(name, False, f"{name} ({where}) returned something that cannot be read: {exc}")
+        try:
+            check.judge(case, value, where)
+        except CheckFailure as failure:
+            return Verdict(name, False, str(failure))
+    return Verdict(name, True, "passed")
+
+
 def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Checks, verifier: Verifier,
-                    cases: list | None = None) -> Verdict:
+                    cases: list[Case] | None = None) -> Verdict:
     """Check the learner's ``name`` in the sandbox on ``cases`` (solved by the reference), or on fresh ones."""
     started = time.perf_counter()
     if name not in learner.functions:
@@ -152,54 +197,32 @@ def verify_function(notebook: str, name: str, learner: NotebookCode, checks: Che
     job = _job(name, learner.module_for(name, exclude=set(deps)), reference_code(notebook).functions_source(deps),
                cases)
     state, outcome = verifier.run(job, VERIFY_TIMEOUT)
-    elapsed = time.perf_counter() - started
-    if state == "timeout":
-        return Verdict(name, False, f"{name} did not finish within {VERIFY_TIMEOUT:.0f} s on the hidden tests "
-                                    f"(an endless loop?)", elapsed)
-    if state != "ok":
-        return Verdict(name, False, f"checking {name} crashed (out of memory, or the process was killed)", elapsed)
-    if "error" in outcome:
-        return Verdict(name, False, f"your notebook's code for {name} could not run: {outcome['error']}", elapsed)
-    check = checks[name]
-    for number, (case, got) in enumerate(zip(cases, outcome["cases"], strict=False), start=1):
-        label = f"hidden test {number} of {len(cases)}"
-        if check.required_error(case) is not None and not got.get("error", "").startswith("NotImplementedError"):
-            try:
-                check.judge_error(case, got.get("error"), _readable(got), label)
-            except CheckFailure as failure:
-                return Verdict(name, False, str(failure), elapsed)
-            continue
-        if "error" in got:
-            if got["error"].startswith("NotImplementedError"):
-                return Verdict(name, False, f"{name} is not written yet (it still raises NotImplementedError)",
-                               elapsed)
-            if got["error"].startswith("MemoryError"):
-                return Verdict(name, False, f"{name} ({label}) ran out of memory ({VERIFY_MEMORY_MB} MiB)", elapsed)
-            return Verdict(name, False, f"{name} ({label}) raised {got['error']}", elapsed)
-        try:
-            check.judge(case, serialize._decode(got["result"]), label)
-        except CheckFailure as failure:
-            return Verdict(name, False, str(failure), elapsed)
-        except ValueError as exc:
-            return Verdict(name, False, f"{name} ({label}) returned something that cannot be read: {exc}", elapsed)
-    if len(outcome["cases"]) != len(cases):
-        return Verdict(name, False, f"checking {name} stopped before all hidden tests ran", elapsed)
-    return Verdict(name, True, "passed", elapsed)
+    if state == "ok" and "error" in outcome:
+        verdict = Verdict(name, False, f"your notebook's code for {name} could not run: {outcome['error']}")
+    elif state == "ok":
+        verdict = judge_returns(notebook, name, cases, outcome.get("returned"), "hidden test")
+    elif state == "timeout":
+        verdict = Verdict(name, False, f"{name} did not finish within {VERIFY_TIMEOUT:.0f} s on the hidden tests "
+                                       f"(an endless loop?)")
+    elif state == "too large":
+        verdict = Verdict(name, False, f"{name} returned more than {serialize.MAX_BYTES // 2**20} MiB of data")
+    else:
+        verdict = Verdict(name, False, f"checking {name} crashed (out of memory, or the process was killed)")
+    verdict.seconds = time.perf_counter() - started
+    return verdict
 
 
 def _readable(got: dict):
     """What a case returned, decoded, for a message (a placeholder when it cannot be decoded)."""
     try:
-        return serialize._decode(got["result"])
-    except Exception:  # only shown to the learner; the case fails either way
+        return serialize.loads(got.get("result", ""))
+    except ValueError:  # only shown to the learner; the case fails either way
         return "a value"
 
 
-def _job(name: str, module: str, references: str, cases: list) -> dict:
-    """A zygote job: call ``name`` of ``module`` (with the ``references`` it is given) on ``cases``."""
-    return {"target": name, "module": module, "references": references, "cases": encode_cases(cases),
-            "marker": f"@@results-{secrets.token_hex(8)}@@", "readable": _readable_roots(),
-            "memory_mb": VERIFY_MEMORY_MB,
+def _job(name: str, module: str, references: str, cases: list[Case]) -> dict:
+    """A zygote job: call ``name`` of ``module`` (with the ``references`` it is given) on the cases' inputs."""
+    return {"target": name, "module": module, "references": references, "inputs": encode_inputs(cases),
             "cpu_seconds": int(VERIFY_TIMEOUT) + 10}  # a backstop: the wall-clock limit must act first
 
 
@@ -225,13 +248,13 @@ def feedback_curve(notebook: str, learner: NotebookCode, verifier: Verifier) -> 
             "reference": reference_curve(notebook), "yours": None, "problem": None}
     state, outcome = verifier.run(_job(curve.function, learner.module_for(curve.function), "", [curve.case]),
                                   VERIFY_TIMEOUT)
-    got = ((outcome or {}).get("cases") or [{}])[0]
+    got = ((outcome or {}).get("returned") or [{}])[0]
     if state != "ok" or "error" in (outcome or {}) or not isinstance(got, dict) or "result" not in got:
         error = got.get("error") if isinstance(got, dict) else None
         data["problem"] = f"your {curve.function} could not run on this case" + (f": {error}" if error else "")
         return data
     try:
-        yours = [float(cost) for cost in curve.costs(serialize._decode(got["result"]))][:1000]
+        yours = [float(cost) for cost in curve.costs(serialize.loads(got["result"]))][:1000]
     except Exception:  # anything the learner's function returned that holds no list of numbers
         data["problem"] = f"no list of costs could be read from what your {curve.function} returned"
         return data
@@ -239,12 +262,12 @@ def feedback_curve(notebook: str, learner: NotebookCode, verifier: Verifier) -> 
     return data
 
 
-def _decode_outcome(text: str) -> dict | None:
+def _decode_outcome(data: bytes) -> dict | None:
     try:
-        outcome = json.loads(text)
-    except json.JSONDecodeError:
+        outcome = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
-    return outcome if isinstance(outcome, dict) and isinstance(outcome.get("cases", []), list) else None
+    return outcome if isinstance(outcome, dict) and isinstance(outcome.get("returned", []), list) else None
 
 
 def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None = None,
@@ -252,13 +275,14 @@ def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None
     """Verdicts for every graded function of ``notebook`` on the submitted notebook ``nb``.
 
     ``cases`` maps a function to the cases drawn for it in this grading run; others get fresh ones.
-    ``verifier`` is the zygote to use (one of its own, closed afterwards, when not given); ``learner``
+    ``verifier`` is the zygote to use (one of its own, sandboxed where this machine can, closed afterwards,
+    when not given); ``learner``
     is ``nb``'s code when the caller has already read it.
     """
     checks = checks_for(notebook)
     learner = learner or read_code(nb)
     own = verifier is None
-    verifier = verifier or Verifier()
+    verifier = verifier or Verifier(sandboxed=sandbox_unavailable() is None)
     cases = cases or {}
     try:
         return {name: verify_function(notebook, name, learner, checks, verifier, cases.get(name))
@@ -271,7 +295,7 @@ def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None
 _submission_verifier: Verifier | None = None
 
 
-def submission_verifier() -> Verifier:
+def submission_verifier(sandboxed: bool) -> Verifier:
     """The zygote shared by the notebooks of the submission this process grades (one start, not three).
 
     The grading process closes it when it is done (:func:`close_submission_verifier`); it is never
@@ -279,7 +303,7 @@ def submission_verifier() -> Verifier:
     """
     global _submission_verifier
     if _submission_verifier is None:
-        _submission_verifier = Verifier()
+        _submission_verifier = Verifier(sandboxed=sandboxed)
         atexit.register(close_submission_verifier)
     return _submission_verifier
 

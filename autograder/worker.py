@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -31,6 +32,10 @@ import warnings
 from pathlib import Path
 
 from .pipes import LineReader, kill_group, stop_process, wait_for_child
+from .sandbox import ADDRESS_SPACE_FACTOR
+from .sandbox.cgroups import Cgroup
+
+WORKER_MEMORY_MB = 4096  # what the process grading one submission may use (nbgrader, the notebook, outputs)
 
 
 def run_worker(workspace: Path, student: str) -> None:
@@ -49,6 +54,7 @@ def run_worker(workspace: Path, student: str) -> None:
     settings = json.loads((workspace / "settings.json").read_text())
     for key, value in settings.items():
         setattr(config.SandboxedExecute, key, value)
+    config.VerifyFunctions.sandboxed = settings.get("sandboxed", True)
     coursedir = CourseDirectory(config=config)
     try:
         Autograde(coursedir=coursedir, config=config).start()
@@ -86,12 +92,26 @@ def serve() -> None:
         if not line.strip():
             continue
         job = json.loads(line)
+        group = Cgroup.create(WORKER_MEMORY_MB, 1024)  # the grading child's own memory, apart from its kernels'
         pid = os.fork()
         if pid == 0:
+            _limit_memory(group)
             _grade_in_child(job, replies)
         replies.write(f"started {pid}\n")
         status = wait_for_child(pid, orphaned=lambda child=pid: kill_group(child))  # the batch is gone: stop it
+        if group is not None:
+            group.remove()
         replies.write(f"finished {pid} {os.waitstatus_to_exitcode(status)}\n")
+
+
+def _limit_memory(group: Cgroup | None) -> None:
+    """Bound the grading child's own memory: its cgroup, or else (soft, so kernels can set their own) its
+    address space. Output a kernel streams is capped too (pipeline.SandboxedExecute)."""
+    if group is not None:
+        group.join()
+    else:
+        limit = WORKER_MEMORY_MB * 2**20 * ADDRESS_SPACE_FACTOR
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
 
 
 def _grade_in_child(job: dict, replies) -> None:

@@ -25,12 +25,14 @@ FULL = [
     ["headroom.py", "--profile"],
     ["grading_throughput.py"],
     ["grading_throughput.py", "--notebook", "all", "--n", "6", "--threads", "1"],
+    ["sandbox_cost.py"],
 ]
 QUICK = [
     ["training_speed.py", "--repeats", "2"],
     ["notebook_runtime.py", "--repeats", "1", "--notebook", "03"],
     ["headroom.py", "--repeats", "1", "--profile"],
     ["grading_throughput.py", "--n", "4", "--notebook", "03", "--repeats", "1"],
+    ["sandbox_cost.py", "--n", "2", "--notebook", "03", "--repeats", "1"],
 ]
 
 

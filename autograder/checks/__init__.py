@@ -1,11 +1,15 @@
 """The checks behind every graded function: visible tests, hidden tests and the grader's verification.
 
 One engine serves three audiences. In a notebook, ``checks.visible(name, fn)`` runs the examples a
-learner sees, and ``checks.hidden(name, fn)`` (instructor version only) compares the learner's function
-with the reference solution on inputs drawn fresh for each run. The grader runs the same cases outside
-the learner's kernel (:mod:`autograder.verify`). Each notebook has its own module here declaring, per
-graded function, its visible examples, how to draw random inputs and how to compare the results;
-the comparison follows the policy of :mod:`autograder.checks.policy`.
+learner sees. ``checks.hidden(name, fn)`` (instructor version only) has two modes. When the grader runs
+a submission it first hands the kernel the *inputs* of fresh hidden cases (:func:`provide_hidden_inputs`);
+the learner's function is called on them and what it returned is published as data, which the grader
+judges outside the kernel: no expected result ever enters a learner's process. When an instructor runs
+the solution notebook, fresh cases are drawn and judged right there against the reference. The grader
+also runs the same inputs outside the learner's kernel (:mod:`autograder.verify`).
+
+Each notebook has its own module here declaring, per graded function, its visible examples, how to
+draw random inputs and how to compare the results; the comparison follows the policy of :mod:`autograder.checks.policy`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import secrets
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +29,10 @@ from .. import serialize
 from .policy import CheckFailure, Expect, compare
 
 __all__ = ["Case", "CheckFailure", "Checks", "Expect", "FeedbackCurve", "FunctionCheck"]
+
+# The MIME type under which the kernel publishes what a learner's function returned on the hidden inputs.
+RETURNED_MIME = "application/vnd.course.returned+json"
+_hidden_inputs: dict[str, str] = {}  # function -> encoded inputs, handed over by the grader for this run
 
 
 @dataclass
@@ -124,15 +133,25 @@ class Checks:
             check.judge_call(case, fn, f"visible example {number}")
         print(f"{name}: all {len(check.visible)} visible tests passed.")
 
-    def hidden(self, name: str, fn: Callable, cases: str | None = None) -> None:
-        """Compare ``fn`` with the reference on hidden cases.
+    def hidden(self, name: str, fn: Callable) -> None:
+        """The hidden tests of ``name``.
 
-        The grader passes ``cases`` (drawn and solved for this grading run); without them, as when an
-        instructor runs the solution notebook, fresh cases are drawn and solved here.
+        While grading, the grader has handed over inputs only: ``fn`` is called on each and what it
+        returned is published for the grader to judge. Otherwise (an instructor running the solution
+        notebook) fresh cases are drawn, solved by the reference and judged here.
         """
         check = self[name]
         _require_function(name, fn)
-        drawn = decode_cases(cases) if cases is not None else self.fresh_cases(name)
+        inputs = _hidden_inputs.pop(name, None)
+        if inputs is not None:
+            from IPython.display import display
+
+            cases = decode_inputs(inputs)  # the visible examples again too: the grader re-judges them
+            display({RETURNED_MIME: {"function": name, "returned": record_returns(cases, fn),
+                                     "visible": record_returns(check.visible, fn)}}, raw=True)
+            print(f"{name}: ran on {len(cases)} hidden test cases; the grader checks what it returned.")
+            return
+        drawn = self.fresh_cases(name)
         for number, case in enumerate(drawn, start=1):
             check.judge_call(case, fn, f"hidden test {number} of {len(drawn)}")
         print(f"{name}: all hidden tests passed.")
@@ -151,15 +170,62 @@ class Checks:
         return cases
 
 
-def encode_cases(cases: list[Case]) -> str:
-    """Cases as a compact text that can be written into a test cell."""
-    data = serialize.dumps([(tuple(c.args), dict(c.kwargs), c.expected) for c in cases]).encode()
+def provide_hidden_inputs(inputs: dict[str, str]) -> None:
+    """Called by the grader at the top of a test cell: the encoded inputs of this run's hidden cases."""
+    _hidden_inputs.update(inputs)
+
+
+def encode_inputs(cases: list[Case]) -> str:
+    """The inputs of ``cases`` (never their expected results) as a compact text for a sandboxed process."""
+    data = serialize.dumps([(tuple(c.args), dict(c.kwargs)) for c in cases]).encode()
     return base64.b64encode(zlib.compress(data, 6)).decode()
 
 
-def decode_cases(text: str) -> list[Case]:
+def decode_inputs(text: str) -> list[Case]:
     data = zlib.decompress(base64.b64decode(text))
-    return [Case(tuple(args), dict(kwargs), expected) for args, kwargs, expected in serialize.loads(data)]
+    return [Case(tuple(args), dict(kwargs)) for args, kwargs in serialize.loads(data)]
+
+
+def record_returns(cases: list[Case], fn: Callable) -> list[dict]:
+    """What ``fn`` returned on each case (``{"result": text}``, in :mod:`autograder.serialize`'s format) or
+    raised (``{"error": "TypeError: ... (in fn)"}``). Data only: whether it is right is decided elsewhere.
+    """
+    returned = []
+    for case in cases:
+        try:
+            value = case.call(fn)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001  (the learner's error is the outcome)
+            returned.append({"error": describe_error(exc)})
+            continue
+        try:
+            text = serialize.dumps(value)
+        except (ValueError, TypeError, RecursionError, MemoryError) as exc:
+            returned.append({"error": f"the value it returned cannot be checked ({type(exc).__name__})"})
+            continue
+        if len(text) > serialize.MAX_BYTES:
+            returned.append({"error": f"it returned more than {serialize.MAX_BYTES // 2**20} MiB of data"})
+        else:
+            returned.append({"result": text})
+    return returned
+
+
+_CHECKS_FOLDER = str(Path(__file__).resolve().parent.parent)
+
+
+def describe_error(exc: BaseException) -> str:
+    """``TypeError: message (in propagate)``: the learner's innermost function, none of the grader's frames."""
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith(_CHECKS_FOLDER) and code.co_name != "<module>":
+            where = f" (in {code.co_name})"
+        tb = tb.tb_next
+    try:
+        text = str(exc)
+    except Exception:  # a learner's exception whose __str__ fails
+        text = ""
+    return f"{type(exc).__name__}: {text[:300]}{where}"
 
 
 def _short(value: Any) -> str:

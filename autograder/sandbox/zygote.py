@@ -1,0 +1,193 @@
+"""Verification inside the sandbox: each learner's function runs in a child forked for it, and only
+what it returned comes back.
+
+Started by the grader, inside the sandbox, as
+``python -m autograder.sandbox.zygote --jobs DIR --scratch DIR --readable DIR... [--isolated]``.
+Starting Python and importing numpy once, then forking, makes a check cost milliseconds.
+
+Protocol. The grader writes a job file into ``--jobs`` and its name on standard input; the zygote forks
+a child, answers ``started PID``, and the child (never the zygote) reads the job: the learner's
+module, the reference versions of the functions it calls, and the inputs. No expected result is ever
+in a job. The child writes what the function returned or raised, as data, on a pipe of its own; the
+zygote passes it on as ``finished PID STATUS LENGTH`` followed by LENGTH bytes. A line ``stop`` on
+standard input while a job runs kills its child (the grader's time limit); end of input kills it and
+ends the zygote. After every job, nothing of it is left: in the sandbox's own PID namespace
+(``--isolated``) every other process is killed, and the scratch folder is emptied, so one function's
+check cannot leave anything for the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+
+from .guard import install_guard
+
+RESULT_LIMIT = 64 * 1024 * 1024  # bytes a child may return; more ends it (serialize.MAX_BYTES)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m autograder.sandbox.zygote")
+    parser.add_argument("--jobs", required=True)
+    parser.add_argument("--scratch", required=True)
+    parser.add_argument("--readable", action="append", default=[])
+    parser.add_argument("--isolated", action="store_true", help="alone in a PID namespace: clean up by killing all")
+    args = parser.parse_args(argv)
+
+    import numpy  # noqa: F401  (shared by every child)
+
+    from .. import serialize  # noqa: F401
+    from ..checks import decode_inputs  # noqa: F401
+
+    replies = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # stray prints of the zygote's own go where stderr goes, never into the protocol
+    stdin = os.fdopen(0, "rb", buffering=0)
+    while True:
+        line = _read_line(stdin)
+        if line is None:
+            return
+        name = line.strip()
+        if not name or name == "stop" or "/" in name:
+            continue
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            _child(os.path.join(args.jobs, name), args.scratch, tuple(args.readable), write_end, replies)
+        os.close(write_end)
+        replies.write(f"started {pid}\n".encode())
+        status, data = _collect(pid, read_end, stdin)
+        _clean(pid, args.scratch, args.isolated)
+        replies.write(f"finished {pid} {status} {len(data)}\n".encode() + data)
+        if status == "orphaned":
+            return
+
+
+def _read_line(stream) -> str | None:
+    """One line from the grader (unbuffered, so nothing after it is read ahead), or None at the end."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        byte = stream.read(1)
+        if not byte:
+            return None
+        data += byte
+    return data.decode(errors="replace")
+
+
+def _collect(pid: int, results: int, stdin) -> tuple[str, bytes]:
+    """Read the child's results until it ends; "exit N", "signal N", "too large", "stopped" or "orphaned"."""
+    data, verdict = bytearray(), None
+    pidfd = os.pidfd_open(pid)
+    watched = [results, pidfd, stdin]
+    try:
+        while True:
+            ready = select.select(watched, [], [])[0]
+            if results in ready:
+                chunk = os.read(results, 1 << 16)
+                if not chunk:
+                    watched.remove(results)
+                elif len(data) + len(chunk) > RESULT_LIMIT:
+                    verdict = verdict or "too large"
+                    os.kill(pid, signal.SIGKILL)
+                else:
+                    data += chunk
+            if stdin in ready:
+                line = _read_line(stdin)
+                if line is None or line.strip() == "stop":
+                    verdict = verdict or ("orphaned" if line is None else "stopped")
+                    os.kill(pid, signal.SIGKILL)
+            if pidfd in ready:
+                break
+        _, status = os.waitpid(pid, 0)
+        fcntl.fcntl(results, fcntl.F_SETFL, os.O_NONBLOCK)  # a grandchild may hold the pipe open: no waiting
+        while len(data) <= RESULT_LIMIT:
+            try:
+                chunk = os.read(results, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(pidfd)
+        os.close(results)
+    if verdict:
+        return verdict, b""
+    code = os.waitstatus_to_exitcode(status)
+    return (f"exit {code}" if code >= 0 else f"signal {-code}"), bytes(data[:RESULT_LIMIT])
+
+
+def _clean(pid: int, scratch: str, isolated: bool) -> None:
+    """Leave nothing of a job behind: no process (but this one) and an empty scratch folder."""
+    if isolated:
+        me = os.getpid()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) not in (me, 1):
+                try:
+                    os.kill(int(entry), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+    else:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for entry in os.listdir(scratch):
+        path = os.path.join(scratch, entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _child(job_path: str, scratch: str, readable: tuple[str, ...], results: int, replies) -> None:
+    """In the forked child: a session of its own, no way to the grader but ``results``, run the job, exit."""
+    try:
+        replies.close()
+        os.setsid()
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.closerange(3, results)
+        os.closerange(results + 1, 1 << 16)
+        with open(job_path) as stream:
+            job = json.load(stream)
+        outcome = run_job(job, scratch, readable)
+        payload = json.dumps(outcome).encode()
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(results, view):]
+    finally:
+        os._exit(0)
+
+
+def run_job(job: dict, scratch: str, readable: tuple[str, ...]) -> dict:
+    """Run one job under the guard: define the learner's function, call it on every input, record returns."""
+    from ..checks import decode_inputs, describe_error, record_returns
+
+    cpu = int(job.get("cpu_seconds") or 0)
+    if cpu:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    os.chdir(scratch)
+    install_guard(writable=(scratch, "/dev/null"), readable=readable)
+    sys.stdout = sys.stderr  # what the learner prints goes nowhere
+    namespace: dict = {"__name__": "__learner__"}
+    try:
+        exec(compile(job["references"], "<reference>", "exec"), namespace)
+        exec(compile(job["module"], "<your notebook>", "exec"), namespace)
+        function = namespace[job["target"]]
+    except BaseException as exc:  # noqa: BLE001  (any failure to define the function is reported as such)
+        return {"error": describe_error(exc)}
+    return {"returned": record_returns(decode_inputs(job["inputs"]), function)}
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
