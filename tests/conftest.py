@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pg_cluster"]  # the throwaway PostgreSQL server (tests/pg_cluster.py)
+
 ORIGINAL_DIR = os.environ.get("CATVNONCAT_DIR")
 
 
