@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from grading_throughput import (  # noqa: E402
+    cpu_note,
     cpu_seconds,
     dataset_note,
     lost_points,
@@ -61,6 +62,7 @@ def main(argv=None) -> None:
     print(f"{args.n} correct submissions of {', '.join(n[:2] for n in names)}, --jobs {args.jobs}, "
           f"{args.repeats} rounds; {dataset_note()}")
     print(sandbox.describe(True))
+    print(cpu_note())
     scratch = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
     try:
         submissions = make_submissions(scratch / "submissions", args.n, names)
