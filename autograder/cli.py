@@ -5,9 +5,14 @@
   course feedback                write feedback/<student>/logistic_regression/feedback.html
   course export                  write grades.csv
   course check NOTEBOOK          grade one notebook of your own, offline, and print what passed
+  course preview [OUT_DIR]       run every solution notebook and write an HTML reading copy with its figures
   course demo                    release, grade the sample submissions, feedback, export and a summary
 
 Run ``course VERB --help`` for the options of a verb.
+
+Exit codes of `course grade`: 0 every submission ended with a recorded result; 3 at least one ended in
+"error" (the grader's fault, not the student's: see its reason); 2 nothing was graded (a setting, the
+sandbox or the gradebook is not usable: the message says which); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from . import report, sandbox
 from .course import ASSIGNMENT, NOTEBOOKS, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
 from .database import DatabaseSetupError, check_database_url
 from .grading import LMS_FILE_PATTERN, Course, SandboxUnavailable, grade_batch, register_assignment
+from .store import StoreError
+
+EXIT_ERRORS = 3  # some submission ended in "error"
+EXIT_UNUSABLE = 2  # nothing graded: a setting, the sandbox or the gradebook cannot be used
+EXIT_INTERRUPTED = 130
 
 
 def release() -> Path:
@@ -41,22 +51,25 @@ def grade(submissions: Path, *, course: Course, student: str | None = None, jobs
     outcomes = grade_batch(course, submissions, student=student, jobs=jobs, timeout=timeout,
                            cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet, zip_pattern=zip_pattern,
                            sandboxed=sandboxed)
-    print(report.summary(report.load_records(course.autograded), report.gradebook_scores(course.db_url)))
-    failed = [o for o in outcomes if o.status == "regrade failed"]
+    store = course.store()
+    print(report.summary(store.records(), store.scores()))
+    failed = [o for o in outcomes if o.status == "error"]
     for outcome in failed:
-        print(f"regrade of {outcome.student} failed: {outcome.reason}", file=sys.stderr)
-    return 0
+        print(f"grading {outcome.student} failed: {outcome.reason}", file=sys.stderr)
+    return EXIT_ERRORS if failed else 0
 
 
 def feedback(*, course: Course) -> list[Path]:
-    records, scores = report.load_records(course.autograded), report.gradebook_scores(course.db_url)
+    store = course.store()
+    records, scores = store.records(), store.scores()
     written = report.write_feedback(records, scores, course.feedback)
     print(f"wrote {len(written)} feedback page(s) under {course.feedback}")
     return written
 
 
 def export(*, course: Course, output: Path | None = None) -> Path:
-    records, scores = report.load_records(course.autograded), report.gradebook_scores(course.db_url)
+    store = course.store()
+    records, scores = store.records(), store.scores()
     path = report.export_csv(records, scores, output or course.root / "grades.csv")
     print(f"wrote {path} ({len(scores)} student(s))")
     return path
@@ -80,7 +93,7 @@ def check(notebook: Path, *, timeout: float = 900.0) -> int:
         shutil.copy(notebook, folder / notebook.name)
         course = Course(Path(scratch) / "course")
         grade_batch(course, Path(scratch) / "submissions", jobs=1, timeout=timeout, quiet=True, sandboxed=sandboxed)
-        record = report.load_records(course.autograded).get("you", {})
+        record = course.store().records().get("you", {})
     graded = record.get("notebooks", {})
     if not graded:
         print(f"{notebook.name} could not be graded: {record.get('reason', 'unknown reason')}")
@@ -113,6 +126,19 @@ def demo(*, course: Course) -> int:
     return 0
 
 
+def _at_least(smallest: float, kind: type):
+    """An argparse type: a number of ``kind`` no smaller than ``smallest`` (0 or less would mean no limit)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if value < smallest:
+            raise argparse.ArgumentTypeError(f"{text} is too small: give at least {smallest:g}")
+        return value
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
@@ -128,10 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     g = with_course(verbs.add_parser("grade", help=grade.__doc__))
     g.add_argument("submissions", type=Path, help="folder of <student>/logistic_regression/ folders, or a zip")
     g.add_argument("--student", help="grade (or regrade) only this student")
-    g.add_argument("--jobs", type=int, help="submissions graded at once (default: the number of cores)")
-    g.add_argument("--timeout", type=float, default=900.0, help="seconds per notebook (default 900)")
-    g.add_argument("--cell-timeout", type=int, default=300, help="seconds per cell (default 300)")
-    g.add_argument("--memory", type=int, default=3072, help="memory limit per kernel in MiB (default 3072)")
+    g.add_argument("--jobs", type=_at_least(1, int), help="submissions graded at once (default: the number of cores)")
+    g.add_argument("--timeout", type=_at_least(1, float), default=900.0,
+                   help="seconds all cells of one notebook may take together (default 900)")
+    g.add_argument("--cell-timeout", type=_at_least(1, int), default=300, help="seconds per cell (default 300)")
+    g.add_argument("--memory", type=_at_least(256, int), default=3072,
+                   help="resident memory per kernel in MiB, at least 256 (default 3072)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--unsandboxed", action="store_true",
                    help="run learners' code without the OS sandbox (bubblewrap): for TRUSTED submissions only; "
@@ -144,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--output", type=Path, help="where to write the CSV (default: <course>/grades.csv)")
     c = verbs.add_parser("check", help=check.__doc__)
     c.add_argument("notebook", type=Path)
-    c.add_argument("--timeout", type=float, default=900.0, help="seconds for the notebook (default 900)")
+    c.add_argument("--timeout", type=_at_least(1, float), default=900.0, help="seconds for the notebook (default 900)")
+    p = verbs.add_parser("preview", help="run the solution notebooks; write an HTML page of each, with its figures")
+    p.add_argument("out_dir", type=Path, nargs="?", default=ROOT / "preview", help="default: preview/")
     with_course(verbs.add_parser("demo", help=demo.__doc__))
     args = parser.parse_args(argv)
 
@@ -163,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
             return grade(args.submissions, course=course, student=args.student, jobs=args.jobs,
                          timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory,
                          quiet=args.quiet, zip_pattern=args.zip_pattern, sandboxed=not args.unsandboxed)
-        except SandboxUnavailable as exc:
+        except (SandboxUnavailable, StoreError) as exc:
             print(f"course grade: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_UNUSABLE
+        except KeyboardInterrupt:
+            print("\ncourse grade: interrupted; the submissions graded so far are recorded", file=sys.stderr)
+            return EXIT_INTERRUPTED
     if args.verb == "feedback":
         feedback(course=course)
         return 0
@@ -174,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.verb == "check":
         return check(args.notebook, timeout=args.timeout)
+    if args.verb == "preview":
+        from . import preview
+
+        return preview.main([str(args.out_dir)])
     return demo(course=course)
 
 
