@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,9 +57,52 @@ def private_folder(name: str, mode: int = 0o700) -> Path:
     return path
 
 
+MARKER = ".course-grader"  # in every temporary folder of the grader's: whose it is (process id and start time)
+
+
+def _process_start(pid: int) -> str | None:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def temporary_folder(prefix: str, parent: Path | None = None) -> Path:
+    """A new temporary folder of the grader's, marked as this process's so a later run can clean it up."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    (folder / MARKER).write_text(f"{os.getpid()} {_process_start(os.getpid())}")
+    return folder
+
+
+def sweep_temporary() -> list[Path]:
+    """Remove the temporary folders that graders killed earlier left behind; return them.
+
+    Only folders holding the grader's marker whose process is gone are removed: never anything else,
+    and never a folder of a grader that is still running.
+    """
+    import shutil
+    import tempfile
+
+    removed = []
+    top = Path(tempfile.gettempdir())
+    for folder in [*top.glob("course-*"), *top.glob("course-kernels/*")]:
+        try:
+            pid, start = (folder / MARKER).read_text().split()
+        except (OSError, ValueError):
+            continue
+        if not pid.isdigit() or _process_start(int(pid)) == start:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        for sibling in (folder.with_name(f"{folder.name}-run"), folder.with_name(f"{folder.name}-spec")):
+            shutil.rmtree(sibling, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 def put_tools_on_path() -> None:
     """Make the virtual environment's commands findable (nbgrader runs ``alembic`` to create a gradebook)."""
-    import os
     import sys
 
     tools = str(Path(sys.executable).parent)

@@ -20,21 +20,28 @@ import shutil
 import stat
 import sys
 import tempfile
-import threading
 import time
 import warnings
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from .course import ASSIGNMENT, NOTEBOOK_NAMES, SOLUTIONS, private_folder, put_tools_on_path, tests_version
+from .course import (
+    ASSIGNMENT,
+    NOTEBOOK_NAMES,
+    SOLUTIONS,
+    private_folder,
+    put_tools_on_path,
+    sweep_temporary,
+    temporary_folder,
+    tests_version,
+)
+from .store import RESULTS_FILE, Store, StoreError, SubmissionResult, read_workspace, sqlite_path
 from .worker import WarmWorker
 
-RESULTS_FILE = "results.json"
-_GRADEBOOK_LOCK = threading.Lock()  # one writer to the course's gradebook and autograded/ at a time
 # nbgrader's zip_collect example: ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb
 LMS_FILE_PATTERN = r".*?_(?P<student_id>[^_]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.+)"
 # Sizes checked before anything is parsed (README, "Limits"): a notebook, any other file of a submission,
@@ -64,7 +71,11 @@ class Course:
         return self.root / "feedback"
 
     def record_path(self, student: str, assignment: str = ASSIGNMENT) -> Path:
+        """The copy of a student's record beside the graded notebooks (the gradebook holds the original)."""
         return self.autograded / student / assignment / RESULTS_FILE
+
+    def store(self) -> Store:
+        return Store(self.db_url, self.autograded)
 
 
 def nbgrader_config(root: Path, db_url: str, **course_directory):
@@ -274,8 +285,9 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     # nbgrader's own gradebook code warns about rows SQLAlchemy adds lazily; they are not the instructor's concern
     warnings.filterwarnings("ignore", message="Object of type .* not in session", category=RuntimeWarning)
     course.root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as batch_dir:
-        batch = Path(batch_dir)
+    sweep_temporary()  # what an earlier, killed run left in the temporary folder
+    batch = temporary_folder("course-grade-")
+    try:
         intake_notes: dict[str, list[str]] = {}
         folders = collect(submissions, batch / "unpacked", zip_pattern, intake_notes)
         if student:
@@ -300,24 +312,33 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
             name, folder = item
             worker = workers.get()
             try:
-                return _grade_one(course, name, folder, batch, template, settings, worker, budget,
+                return _grade_one(course, store, name, folder, batch, template, settings, worker, budget,
                                   intake_notes.get(name, []))
             finally:
                 workers.put(worker)
 
+        store = course.store()
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        bar = None
         try:
             template = assignment_gradebook()
-            _ensure_registered(course, template)
+            _ensure_registered(course, store, template)
             bar = progress(len(folders), quiet=quiet)
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                for outcome in pool.map(one, sorted(folders.items())):
-                    outcomes.append(outcome)
-                    bar.step(outcome.student, outcome.status)
-        finally:
+            for future in as_completed([pool.submit(one, item) for item in sorted(folders.items())]):
+                outcome = future.result()
+                outcomes.append(outcome)
+                bar.step(outcome.student, outcome.status)
+        finally:  # also on Ctrl-C: nothing more starts, and what runs is stopped (its earlier result stays)
+            pool.shutdown(wait=False, cancel_futures=True)
             for worker in started:
-                worker.stop()
-        bar.close()
-    return outcomes
+                worker.close()
+            pool.shutdown(wait=True)
+            store.close()
+            if bar is not None:
+                bar.close()
+    finally:
+        shutil.rmtree(batch, ignore_errors=True)
+    return sorted(outcomes, key=lambda outcome: outcome.student)
 
 
 def collect(submissions: Path, unpack_to: Path, pattern: str = LMS_FILE_PATTERN,
@@ -445,22 +466,28 @@ def assignment_gradebook() -> Path:
     return path
 
 
-def _ensure_registered(course: Course, template: Path) -> None:
-    """Make sure the course's gradebook knows the assignment as it is now in ``solutions/``."""
-    if not course.db_url.startswith("sqlite:///"):
-        register_assignment(course.root, course.db_url)  # another database: always bring it up to date
-        return
-    database = Path(course.db_url[len("sqlite:///"):])
-    marker = database.with_name(database.name + ".tests-version")
-    if not database.exists():
-        shutil.copy(template, database)
-    elif not marker.exists() or marker.read_text() != tests_version():
-        register_assignment(course.root, course.db_url)
-    marker.write_text(tests_version())
+def _ensure_registered(course: Course, store: Store, template: Path) -> None:
+    """Make sure the course's gradebook has its tables and knows the assignment as it is now in ``solutions/``.
+
+    Done under the store's lock, so concurrent first runs do not both create the schema.
+    """
+    course.root.mkdir(parents=True, exist_ok=True)
+    with store.lock():
+        fresh = False
+        database = sqlite_path(course.db_url)
+        if database is not None:
+            if not database.exists():
+                shutil.copy(template, database)  # a new gradebook: the assignment already registered, at once
+                fresh = True
+        store.prepare()
+        if store.registered_tests_version() != tests_version():
+            if not fresh:
+                register_assignment(course.root, course.db_url)
+            store.set_registered_tests_version(tests_version())
 
 
-def _grade_one(course, student, folder, batch, template, settings, worker: WarmWorker, budget: float,
-               intake_notes: list[str]) -> Outcome:
+def _grade_one(course, store: Store, student, folder, batch, template, settings, worker: WarmWorker,
+               budget: float, intake_notes: list[str]) -> Outcome:
     started = time.monotonic()
     workspace = batch / f"w-{student}"
     submitted = workspace / "submitted" / student / ASSIGNMENT
@@ -469,28 +496,48 @@ def _grade_one(course, student, folder, batch, template, settings, worker: WarmW
     except OSError as exc:
         notes = [*intake_notes, f"the submission folder could not be read ({exc})"]
         submitted.mkdir(parents=True, exist_ok=True)
-    if not any(submitted.glob("*.ipynb")):  # nothing nbgrader could open: the result is zero, with the reasons
-        return _record_failure(course, student, notes, None, "", time.monotonic() - started, settings["sandboxed"])
-    shutil.copy(template, workspace / "gradebook.db")
-    (workspace / "settings.json").write_text(json.dumps(settings))
-    log = workspace / "worker.log"
-    code, problem = worker.grade(workspace, student, log, budget=budget)
-    if code:
-        problem = f"the grader failed on this submission (exit code {code})"
-    seconds = time.monotonic() - started
-    autograded = workspace / "autograded" / student / ASSIGNMENT
-    if problem or not autograded.is_dir():
-        problem = problem or "nbgrader produced no graded notebook"
-        log_tail = log.read_text(errors="replace")[-20000:] if log.exists() else ""
-        return _record_failure(course, student, notes, problem, log_tail, seconds, settings["sandboxed"])
-    record = _build_record(student, autograded, notes, seconds)
-    record["sandboxed"] = settings["sandboxed"]
-    (autograded / RESULTS_FILE).write_text(json.dumps(record, indent=1))
-    with _GRADEBOOK_LOCK:
-        _merge_scores(course, f"sqlite:///{workspace / 'gradebook.db'}", student)
-        _swap_in(autograded, course.autograded / student / ASSIGNMENT)
-    shutil.rmtree(workspace, ignore_errors=True)
+    try:
+        if not any(submitted.glob("*.ipynb")):  # nothing nbgrader could open: the result is zero, with the reasons
+            record = _record(student, "graded with problems", "; ".join(notes), time.monotonic() - started, settings)
+            store.commit(SubmissionResult(student, record))
+            return Outcome(student, record["status"], record["reason"], record["seconds"], record)
+        shutil.copy(template, workspace / "gradebook.db")
+        (workspace / "settings.json").write_text(json.dumps(settings))
+        log = workspace / "worker.log"
+        code, problem = worker.grade(workspace, student, log, budget=budget)
+        if code:
+            problem = f"the grader failed on this submission (exit code {code})"
+        seconds = time.monotonic() - started
+        autograded = workspace / "autograded" / student / ASSIGNMENT
+        if problem or not autograded.is_dir():
+            problem = problem or "nbgrader produced no graded notebook"
+            log_tail = log.read_text(errors="replace")[-20000:] if log.exists() else ""
+            return _record_error(store, student, "; ".join([*notes, problem]), seconds, settings, log_tail)
+        record = _build_record(student, autograded, notes, seconds)
+        record["sandboxed"] = settings["sandboxed"]
+        store.commit(read_workspace(f"sqlite:///{workspace / 'gradebook.db'}", autograded, student, record))
+    except StoreError as exc:
+        return _record_error(store, student, str(exc), time.monotonic() - started, settings, "")
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
     return Outcome(student, record["status"], record["reason"], seconds, record)
+
+
+def _record(student: str, status: str, reason: str, seconds: float, settings: dict) -> dict:
+    return {"student": student, "assignment": ASSIGNMENT, "status": status, "reason": reason,
+            "tests_version": tests_version(), "seconds": round(seconds, 2), "notebooks": {},
+            "sandboxed": settings["sandboxed"],
+            "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def _record_error(store: Store, student: str, reason: str, seconds: float, settings: dict, log_tail: str) -> Outcome:
+    """The grader failed on this submission: say so in the gradebook, keeping an earlier result whole."""
+    record = {**_record(student, "error", reason, seconds, settings), "log": log_tail}
+    try:
+        kept = store.mark_error(student, record)
+    except StoreError as exc:  # the gradebook itself failed: the outcome is still reported
+        return Outcome(student, "error", f"{reason}; and it could not be recorded: {exc}", seconds, record)
+    return Outcome(student, "error", f"{reason} (the earlier result is kept)" if kept else reason, seconds, record)
 
 
 def _verify_budget() -> float:
@@ -519,71 +566,3 @@ def _build_record(student: str, autograded: Path, notes: list[str], seconds: flo
     return {"student": student, "assignment": ASSIGNMENT, "status": status, "reason": "; ".join(reasons),
             "tests_version": tests_version(), "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(
                 timespec="seconds"), "seconds": round(seconds, 2), "notebooks": notebooks}
-
-
-def _record_failure(course: Course, student: str, notes, problem: str | None, log_tail: str,
-                    seconds: float, sandboxed: bool) -> Outcome:
-    """Record zeros with the reason; but when the grader failed (``problem``), keep an earlier result."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    reason = "; ".join([*notes, problem] if problem else notes)
-    with _GRADEBOOK_LOCK, Gradebook(course.db_url) as gb:
-        try:
-            gb.find_submission(ASSIGNMENT, student)
-            earlier = True
-        except MissingEntry:
-            earlier = False
-        if problem and earlier:
-            return Outcome(student, "regrade failed", f"{reason} (the earlier result is kept)", seconds)
-        gb.update_or_create_student(student)
-        submission = gb.update_or_create_submission(ASSIGNMENT, student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.auto_score, grade.needs_manual_grade = 0.0, False
-        gb.db.commit()
-    status = "error" if problem else "graded with problems"
-    record = {"student": student, "assignment": ASSIGNMENT, "status": status, "reason": reason,
-              "tests_version": tests_version(), "seconds": round(seconds, 2), "notebooks": {}, "sandboxed": sandboxed,
-              "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    if problem:
-        record["log"] = log_tail
-    target = course.record_path(student)
-    shutil.rmtree(target.parent, ignore_errors=True)  # an earlier graded notebook must not outlive its scores
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(record, indent=1))
-    return Outcome(student, status, reason, seconds, record)
-
-
-def _merge_scores(course: Course, workspace_url: str, student: str) -> None:
-    """Copy one submission's scores from a worker's gradebook into the course's, in one transaction."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(workspace_url) as src:
-        submission = src.find_submission(ASSIGNMENT, student)
-        timestamp = submission.timestamp
-        grades = {(nb.name, g.name): (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks
-                  for g in nb.grades}
-        comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
-    with Gradebook(course.db_url) as gb:
-        gb.update_or_create_student(student)
-        target = gb.update_or_create_submission(ASSIGNMENT, student, timestamp=timestamp)
-        for notebook in target.notebooks:
-            for grade in notebook.grades:
-                score, needs_manual = grades.get((notebook.name, grade.name), (0.0, False))
-                grade.auto_score = score
-                grade.needs_manual_grade = bool(needs_manual) or grade.manual_score is not None
-            for comment in notebook.comments:
-                comment.auto_comment = comments.get((notebook.name, comment.name))
-        gb.db.commit()
-
-
-def _swap_in(new: Path, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staged = final.with_name(final.name + ".new")
-    old = final.with_name(final.name + ".old")
-    shutil.rmtree(staged, ignore_errors=True)
-    shutil.copytree(new, staged)
-    if final.exists():
-        final.rename(old)
-    staged.rename(final)
-    shutil.rmtree(old, ignore_errors=True)

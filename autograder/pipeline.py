@@ -21,7 +21,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,7 +47,7 @@ from nbgrader.preprocessors import (
 from traitlets import Bool, Float, Integer
 
 from .checks import RETURNED_MIME, encode_inputs
-from .course import CHECK_MODULES, SKIP_WHEN_GRADING, private_folder, solution_notebook
+from .course import CHECK_MODULES, SKIP_WHEN_GRADING, private_folder, solution_notebook, temporary_folder
 from .notebook_code import read_code
 from .sandbox import SEED_INSIDE, Limits, Sandbox
 from .verify import (
@@ -220,8 +219,7 @@ class SandboxedExecute(Execute):
         self.kernel_name = KERNEL_NAME
         self.shutdown_kernel = "immediate"  # its sandbox is gone a moment later anyway
         build = resources["metadata"]["path"]
-        kernels = private_folder("course-kernels", 0o711)
-        scratch = Path(tempfile.mkdtemp(dir=kernels))
+        scratch = temporary_folder("k", private_folder("course-kernels", 0o711))
         self._runtime = scratch.with_name(f"{scratch.name}-run")  # the kernel's connection file and sockets
         self._runtime.mkdir(mode=0o700)
         self._specs = scratch.with_name(f"{scratch.name}-spec")  # its kernelspec (not shared with it)

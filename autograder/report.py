@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import csv
 import html
-import json
 import sys
 import time
 from pathlib import Path
@@ -38,36 +37,6 @@ class progress:  # noqa: N801  (used like a function: ``bar = progress(n)``)
     def close(self) -> None:
         if not self.quiet:
             sys.stderr.write("\n")
-
-
-def load_records(autograded: Path) -> dict[str, dict]:
-    """The result record of every graded student, by student id."""
-    records = {}
-    for path in sorted(autograded.glob(f"*/{ASSIGNMENT}/results.json")):
-        record = json.loads(path.read_text())
-        records[record["student"]] = record
-    return records
-
-
-def gradebook_scores(db_url: str) -> dict[str, dict]:
-    """Per student: total, maximum and the score of every test cell (``<notebook>:<function>``)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    scores = {}
-    with Gradebook(db_url) as gb:
-        try:
-            assignment = gb.find_assignment(ASSIGNMENT)
-        except MissingEntry:
-            return {}
-        for submission in assignment.submissions:
-            cells = {}
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    function = grade.name[len("test_"):] if grade.name.startswith("test_") else grade.name
-                    cells[f"{notebook.name[:2]}:{function}"] = grade.score
-            scores[submission.student.id] = {"total": submission.score, "max": submission.max_score,
-                                             "cells": cells}
-    return scores
 
 
 def summary(records: dict[str, dict], scores: dict[str, dict], outcomes=None) -> str:

@@ -17,16 +17,14 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 
 from . import serialize
 from .checks import Case, CheckFailure, Checks, encode_inputs
-from .course import CHECK_MODULES
+from .course import CHECK_MODULES, temporary_folder
 from .notebook_code import NotebookCode, names_used, read_code
 from .pipes import LineReader, stop_process
 from .reference import reference_code, reference_function
@@ -74,7 +72,7 @@ class Verifier:
         self.sandboxed = sandboxed
         self._process: subprocess.Popen | None = None
         self._sandbox: Sandbox | None = None
-        self._folder = Path(tempfile.mkdtemp(prefix="course-verify-"))
+        self._folder = temporary_folder("course-verify-")
         self._jobs = self._folder / "jobs"
         self._scratch = self._folder / "scratch"
         self._lines: LineReader | None = None

@@ -146,11 +146,14 @@ class WarmWorker:
 
     def __init__(self, env: dict[str, str], log: Path):
         self._env, self._log = env, log
+        self._closed = False
         self._process: subprocess.Popen | None = None
         self._lines: LineReader | None = None
 
     def start(self) -> None:
         """Start the process (it preloads in the background); a no-op while it is alive."""
+        if self._closed:
+            raise RuntimeError("this warm worker was closed: the batch is over or was interrupted")
         if self._process is None or self._process.poll() is not None:
             self.stop()  # a dead one's pipes are closed first
             with open(self._log, "a") as log:
@@ -187,7 +190,7 @@ class WarmWorker:
         pid = int(started.split()[1])
         finished = self._lines.line_starting(f"finished {pid} ", time.monotonic() + budget)
         kill_group(pid)  # nothing a submission started outlives its grading
-        if finished is None and self._process.poll() is not None:
+        if finished is None and (self._process is None or self._process.poll() is not None):
             return None, _ENDED
         if finished is None:
             if self._lines.line_starting(f"finished {pid} ", time.monotonic() + 30) is None:
@@ -199,6 +202,11 @@ class WarmWorker:
         if self._process is not None:
             stop_process(self._process)
         self._process = None
+
+    def close(self) -> None:
+        """Stop for good: a grading it is running ends now, and it is not started again."""
+        self._closed = True
+        self.stop()
 
 
 def serve_command() -> list[str]:

@@ -30,7 +30,7 @@ import nbformat
 import pytest
 from conftest import require_component
 
-from autograder import report, sandbox
+from autograder import sandbox
 from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, ROOT, SOLUTIONS
 from autograder.grading import Course, grade_batch
 from autograder.submissions import complete, filled, write_submission
@@ -296,7 +296,7 @@ def attacked(tmp_path_factory):
         listener.close()
     after = state()
     return {"course": course, "outcomes": {o.student: o for o in outcomes}, "attacks": attacks,
-            "scores": report.gradebook_scores(course.db_url), "records": report.load_records(course.autograded),
+            "scores": course.store().scores(), "records": course.store().records(),
             "before": before, "after": after, "listener": listener}
 
 
@@ -365,8 +365,8 @@ def test_a_symlink_in_a_zip_is_refused_with_a_reason(tmp_path):
     course = Course(tmp_path / "course")
     outcomes = {o.student: o for o in grade_batch(course, archive, jobs=1, quiet=True)}
     assert "symbolic link" in outcomes["mallory"].reason
-    assert report.gradebook_scores(course.db_url)["mallory"]["total"] == 0
-    assert report.gradebook_scores(course.db_url)["ann"]["total"] == 9
+    assert course.store().scores()["mallory"]["total"] == 0
+    assert course.store().scores()["ann"]["total"] == 9
 
 
 def test_grading_refuses_to_run_without_a_sandbox_unless_told(tmp_path, monkeypatch):
@@ -389,7 +389,7 @@ def test_a_correct_submission_passes_with_a_small_memory_limit(tmp_path):
     complete("ada", tmp_path / "subs")
     course = Course(tmp_path / "course")
     grade_batch(course, tmp_path / "subs", jobs=1, quiet=True, memory_mb=512)
-    assert report.gradebook_scores(course.db_url)["ada"]["total"] == 25.0
+    assert course.store().scores()["ada"]["total"] == 25.0
 
 
 def test_nothing_outlives_course_grade_killed_with_sigkill(tmp_path):

@@ -35,7 +35,6 @@ from catalog.variants import VARIANTS
 
 from autograder.grading import Course, grade_batch
 from autograder.pipeline import test_function as graded_function_of  # renamed: pytest would collect it
-from autograder.report import load_records
 from autograder.submissions import filled, write_submission
 from autograder.verify import checks_for
 
@@ -122,7 +121,7 @@ def graded(tmp_path_factory) -> Graded:
                          {submission.notebook: learner_notebook(submission.notebook, submission.entries)})
     course = Course(root / "course")
     grade_batch(course, folder, jobs=JOBS, timeout=NOTEBOOK_TIMEOUT, cell_timeout=CELL_TIMEOUT, quiet=True)
-    return Graded(submissions, load_records(course.autograded), time.monotonic() - started, started)
+    return Graded(submissions, course.store().records(), time.monotonic() - started, started)
 
 
 def test_every_submission_was_graded_without_incident(graded):

@@ -7,6 +7,7 @@ plain nbgrader; every correct piece of work must keep its points and every submi
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import subprocess
 import sys
@@ -101,8 +102,8 @@ def batch(tmp_path_factory):
     shutil.copytree(SAMPLE_SUBMISSIONS, folder, dirs_exist_ok=True)
     _hostile_submissions(folder, course.root)
     outcomes = grade_batch(course, folder, jobs=2, timeout=300, cell_timeout=40, memory_mb=2048, quiet=True)
-    records = report.load_records(course.autograded)
-    scores = report.gradebook_scores(course.db_url)
+    records = course.store().records()
+    scores = course.store().scores()
     return course, {o.student: o for o in outcomes}, records, scores
 
 
@@ -224,7 +225,7 @@ def test_regrading_one_student_replaces_the_result_without_duplicates(batch):
     folder = course.root / "regrade"
     write_submission(folder, "wrong_propagate", {NB03: filled(NB03)})
     grade_batch(course, folder, student="wrong_propagate", jobs=1, timeout=300, quiet=True)
-    scores = report.gradebook_scores(course.db_url)
+    scores = course.store().scores()
     assert scores["wrong_propagate"]["total"] == FULL_03
     from nbgrader.api import Gradebook
 
@@ -236,14 +237,17 @@ def test_a_crashed_regrade_keeps_the_earlier_result(batch, monkeypatch):
     from autograder import worker
 
     course, _, _, _ = batch
-    before = report.gradebook_scores(course.db_url)["ada"]
+    before = course.store().scores()["ada"]
     record_before = course.record_path("ada").read_text()
     monkeypatch.setattr(worker, "serve_command", lambda: [sys.executable, "-c", "exit(3)"])  # dies at once, twice
     outcomes = grade_batch(course, SAMPLE_SUBMISSIONS, student="ada", jobs=1, quiet=True)
-    assert outcomes[0].status == "regrade failed" and "earlier result is kept" in outcomes[0].reason
+    assert outcomes[0].status == "error" and "earlier result is kept" in outcomes[0].reason
     assert "ended unexpectedly" in outcomes[0].reason
-    assert report.gradebook_scores(course.db_url)["ada"] == before
+    assert course.store().scores()["ada"] == before
     assert course.record_path("ada").read_text() == record_before
+    record = course.store().records()["ada"]
+    assert record["status"] == "error" and "ended unexpectedly" in record["reason"]
+    assert record["notebooks"] == json.loads(record_before)["notebooks"]  # the earlier result, whole
 
 
 def test_the_feedback_curve_is_the_learners_model_beside_the_reference(batch):
