@@ -44,13 +44,14 @@ def release() -> Path:
 
 def grade(submissions: Path, *, course: Course, student: str | None = None, jobs: int | None = None,
           timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
-          zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True) -> int:
+          zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True, roster: Path | None = None,
+          zip_time_format: str | None = None) -> int:
     """Grade ``submissions`` into the course's gradebook and print the summary."""
     if not quiet:
         print(sandbox.describe(sandboxed), file=sys.stderr)
     outcomes = grade_batch(course, submissions, student=student, jobs=jobs, timeout=timeout,
                            cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet, zip_pattern=zip_pattern,
-                           sandboxed=sandboxed)
+                           sandboxed=sandboxed, roster=roster, zip_time_format=zip_time_format)
     store = course.store()
     print(report.summary(store.records(), store.scores()))
     failed = [o for o in outcomes if o.status == "error"]
@@ -164,9 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--unsandboxed", action="store_true",
                    help="run learners' code without the OS sandbox (bubblewrap): for TRUSTED submissions only; "
                         "every grade records it")
+    g.add_argument("--roster", type=Path, help="a CSV of student ids (column 'id', as nbgrader's student import): "
+                   "resolves LMS names and reports ids it does not know")
+    g.add_argument("--zip-time-format", help="how the LMS writes times in file names, as strptime (default: six "
+                   "numbers year-month-day-hour-minute-second, padded or not)")
     g.add_argument("--zip-pattern", default=LMS_FILE_PATTERN,
                    help="for a flat LMS zip: a regular expression on file names with the named groups student_id "
-                        "and file_id (and optionally timestamp), as nbgrader's zip_collect (default: %(default)s)")
+                        "(or prefix: assignment and student) and file_id, optionally timestamp, as nbgrader's "
+                        "zip_collect (default: %(default)s)")
     with_course(verbs.add_parser("feedback", help="write an HTML feedback page per student"))
     e = with_course(verbs.add_parser("export", help="write grades.csv"))
     e.add_argument("--output", type=Path, help="where to write the CSV (default: <course>/grades.csv)")
@@ -192,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return grade(args.submissions, course=course, student=args.student, jobs=args.jobs,
                          timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory,
-                         quiet=args.quiet, zip_pattern=args.zip_pattern, sandboxed=not args.unsandboxed)
+                         quiet=args.quiet, zip_pattern=args.zip_pattern, sandboxed=not args.unsandboxed,
+                         roster=args.roster, zip_time_format=args.zip_time_format)
         except (SandboxUnavailable, StoreError) as exc:
             print(f"course grade: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE

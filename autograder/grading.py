@@ -11,23 +11,16 @@ still gets a recorded result and a reason; a failing submission never stops the 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import os
 import queue
-import re
 import shutil
-import stat
-import sys
 import tempfile
 import time
 import warnings
-import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import nbformat
 
 from .course import (
     ASSIGNMENT,
@@ -39,16 +32,9 @@ from .course import (
     temporary_folder,
     tests_version,
 )
+from .intake import LMS_FILE_PATTERN, collect, load_roster, prepare_submission
 from .store import RESULTS_FILE, Store, StoreError, SubmissionResult, read_workspace, sqlite_path
 from .worker import WarmWorker
-
-# nbgrader's zip_collect example: ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb
-LMS_FILE_PATTERN = r".*?_(?P<student_id>[^_]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.+)"
-# Sizes checked before anything is parsed (README, "Limits"): a notebook, any other file of a submission,
-# and all that one zip may expand to.
-MAX_NOTEBOOK_BYTES = 10 * 2**20
-MAX_FILE_BYTES = 20 * 2**20
-MAX_ZIP_BYTES = 2 * 2**30
 
 
 @dataclass
@@ -122,135 +108,6 @@ def register_assignment(root: Path, db_url: str, release_dir: Path | None = None
         app.start()
 
 
-# -- preparing one submission ------------------------------------------------------------------------
-def prepare_submission(source: Path, target: Path) -> list[str]:
-    """Copy a submission folder into ``target``, repairing what can be repaired; return what was done.
-
-    A notebook under another name (``03_...(1).ipynb``) is graded under the expected name; a file that
-    is not a valid notebook is left out (it scores zero) and the reason is noted. Only regular files are
-    taken: a symbolic link (which would make the grader read whatever it points to), a device or a
-    pipe is refused, and so is a file over the size limits.
-    """
-    notes: list[str] = []
-    target.mkdir(parents=True)
-    expected = {f"{name}.ipynb" for name in NOTEBOOK_NAMES}
-    if source.is_symlink():
-        return [f"the submission folder {source.name} is a symbolic link: refused (submit the files themselves)"]
-    notebooks = {}
-    for path in _regular_files(source, notes):
-        if path.suffix == ".ipynb":
-            notebooks[path.name] = path
-        elif path.parent == source:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                notes.append(f"{path.name} is larger than {MAX_FILE_BYTES // 2**20} MiB and was left out")
-            else:
-                _copy_regular(path, target / path.name)
-    for name in sorted(set(notebooks) - expected):
-        missing = sorted(expected - set(notebooks))
-        match = _recognise(notebooks[name], missing) or _closest(name, missing)
-        if match:
-            notes.append(f"{name} was graded as {match} (expected file name)")
-            notebooks[match] = notebooks.pop(name)
-        else:
-            notes.append(f"{name} is not part of the assignment and was ignored")
-            notebooks.pop(name)
-    for name in sorted(expected):
-        if name not in notebooks:
-            if not any(note.startswith(f"{name} ") for note in notes):
-                notes.append(f"{name} is missing, so it scores 0")
-            continue
-        problem = notebook_problem(notebooks[name])
-        if problem:
-            notes.append(f"{name} could not be graded, so it scores 0: {problem}")
-            continue
-        _copy_regular(notebooks[name], target / name)
-    return notes
-
-
-def _regular_files(source: Path, notes: list[str]) -> list[Path]:
-    """The regular files under ``source`` (links not followed); what else is there is noted as refused."""
-    found = []
-    for folder, folders, files in os.walk(source, followlinks=False):
-        folders[:] = sorted(f for f in folders if f != ".ipynb_checkpoints")
-        for name in sorted(files) + [f for f in folders if Path(folder, f).is_symlink()]:
-            path = Path(folder, name)
-            mode = path.lstat().st_mode
-            if stat.S_ISLNK(mode):
-                notes.append(f"{name} is a symbolic link: refused (submit the file itself)")
-            elif not stat.S_ISREG(mode):
-                notes.append(f"{name} is not a regular file: refused")
-            else:
-                found.append(path)
-    return found
-
-
-def _copy_regular(source: Path, target: Path) -> None:
-    """Copy a regular file without following a link (even one swapped in since it was checked)."""
-    descriptor = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(descriptor, "rb") as stream, open(target, "wb") as out:
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raise OSError(f"{source.name} is not a regular file")
-        shutil.copyfileobj(stream, out)
-
-
-def _recognise(path: Path, candidates: list[str]) -> str | None:
-    """The course notebook whose graded cells ``path`` has the most of (its cell ids say which it is)."""
-    from .course import CHECK_MODULES
-    from .verify import checks_for
-
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        return None
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:
-        return None
-    ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
-    scores = []
-    for candidate in candidates:
-        notebook = Path(candidate).stem
-        if notebook in CHECK_MODULES:
-            functions = set(checks_for(notebook).functions)
-            scores.append((len(ids & (functions | {f"test_{f}" for f in functions})), candidate))
-    best = max(scores, default=(0, None))
-    return best[1] if best[0] > 0 else None
-
-
-def _closest(name: str, candidates: list[str]) -> str | None:
-    stem = Path(name).stem.lower()
-    for candidate in candidates:  # the same number prefix ("03_...") is the strongest hint
-        if stem[:3] == candidate[:3] and stem[:2].isdigit():
-            return candidate
-    scored = [(difflib.SequenceMatcher(None, stem, Path(c).stem).ratio(), c) for c in candidates]
-    best = max(scored, default=(0.0, None))
-    return best[1] if best[0] >= 0.6 else None
-
-
-def notebook_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be graded as a notebook, or None. The size is checked before anything is parsed."""
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        return (f"the file is {size / 2**20:.0f} MiB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MiB a notebook may "
-                f"be (clear its outputs: Edit > Clear Outputs of All Cells, then save)")
-    raw = path.read_bytes()
-    if not raw.strip():
-        return "the file is empty"
-    try:
-        json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "the file is not text (is it really a notebook?)"
-    except json.JSONDecodeError as exc:
-        return f"the file is not valid notebook JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-    try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-    except Exception as exc:  # nbformat raises several kinds for JSON that is not a notebook
-        return f"the file is JSON but not a valid notebook ({str(exc).splitlines()[0][:120]})"
-    try:
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        return f"the notebook structure is invalid ({exc.message[:120]})"
-    return None
-
-
 @dataclass
 class Outcome:
     """What happened to one submission in a batch."""
@@ -268,7 +125,8 @@ class SandboxUnavailable(Exception):
 
 def grade_batch(course: Course, submissions: Path, *, student: str | None = None, jobs: int | None = None,
                 timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
-                zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True) -> list[Outcome]:
+                zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True, roster: Path | None = None,
+                zip_time_format: str | None = None) -> list[Outcome]:
     """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``.
 
     ``sandboxed=False`` runs learners' code without the OS sandbox: for trusted submissions only, and
@@ -289,7 +147,8 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     batch = temporary_folder("course-grade-")
     try:
         intake_notes: dict[str, list[str]] = {}
-        folders = collect(submissions, batch / "unpacked", zip_pattern, intake_notes)
+        folders = collect(submissions, batch / "unpacked", zip_pattern, intake_notes,
+                          load_roster(roster) if roster else None, zip_time_format)
         if student:
             folders = {s: p for s, p in folders.items() if s == student}
             if not folders:
@@ -339,115 +198,6 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
     finally:
         shutil.rmtree(batch, ignore_errors=True)
     return sorted(outcomes, key=lambda outcome: outcome.student)
-
-
-def collect(submissions: Path, unpack_to: Path, pattern: str = LMS_FILE_PATTERN,
-            notes: dict[str, list[str]] | None = None) -> dict[str, Path]:
-    """Map each student to their assignment folder.
-
-    ``submissions`` is a folder of ``<student>/<assignment>/`` folders, or a zip of such folders, or the
-    flat zip an LMS exports, whose file names say the student (``pattern``, with nbgrader's zip_collect
-    named groups ``student_id``, ``file_id`` and optionally ``timestamp``; the latest attempt wins).
-    What a zip held that was refused (a symbolic link, a file over the size limit) is added to
-    ``notes`` under its student.
-    """
-    submissions = Path(submissions)
-    refused: dict[Path, str] = {}
-    if submissions.is_file() and zipfile.is_zipfile(submissions):
-        submissions = _unzip(submissions, unpack_to / "zip", pattern, refused)
-    if not submissions.is_dir():
-        raise SystemExit(f"{submissions} is neither a folder nor a zip file of submissions")
-    folders = {}
-    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        folder = student_dir / ASSIGNMENT
-        folders[student_dir.name] = folder if folder.is_dir() and not folder.is_symlink() else student_dir
-        for path, reason in refused.items():
-            if notes is not None and path.is_relative_to(student_dir):
-                notes.setdefault(student_dir.name, []).append(reason)
-    if not folders:
-        raise SystemExit(f"no submissions in {submissions}: expected <student>/{ASSIGNMENT}/<notebook>.ipynb")
-    return folders
-
-
-def _unzip(archive_path: Path, target: Path, pattern: str, refused: dict[Path, str]) -> Path:
-    """Extract ``archive_path`` into ``target`` (regular files only, within the size limits)."""
-    total = 0
-    with zipfile.ZipFile(archive_path) as archive:
-        members = archive.infolist()
-        for member in members:
-            destination = (target / member.filename).resolve()
-            if not destination.is_relative_to(target.resolve()):
-                raise SystemExit(f"{archive_path}: refusing the unsafe path {member.filename!r} in the zip")
-        for member in members:
-            destination = target / member.filename
-            kind = stat.S_IFMT(member.external_attr >> 16)
-            if member.is_dir():
-                destination.mkdir(parents=True, exist_ok=True)
-                continue
-            destination.parent.mkdir(parents=True, exist_ok=True)  # the student gets a record all the same
-            name = Path(member.filename).name
-            if kind == stat.S_IFLNK:
-                refused[destination] = f"{name} is a symbolic link in the zip: refused (submit the file itself)"
-            elif kind not in (0, stat.S_IFREG):
-                refused[destination] = f"{name} is not a regular file in the zip: refused"
-            elif member.file_size > MAX_FILE_BYTES:
-                refused[destination] = f"{name} is larger than {MAX_FILE_BYTES // 2**20} MiB and was left out"
-            else:
-                written = _extract(archive, member, destination, MAX_FILE_BYTES)
-                if written is None:
-                    refused[destination] = f"{name} is larger than {MAX_FILE_BYTES // 2**20} MiB and was left out"
-                    continue
-                total += written
-                if total > MAX_ZIP_BYTES:
-                    raise SystemExit(f"{archive_path} expands to more than {MAX_ZIP_BYTES // 2**30} GiB: refused "
-                                     f"(split it, or check it is the export you meant)")
-    entries = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
-    if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / ASSIGNMENT).is_dir():
-        entries = [p for p in entries[0].iterdir() if not p.name.startswith(".")]  # one top folder
-    files = [p for p in entries if p.is_file() or p in refused]
-    if not files:
-        return entries[0].parent
-    collected, latest, skipped = target.parent / "collected", {}, []
-    for path in files:
-        match = re.fullmatch(pattern, path.name)
-        if not match:
-            skipped.append(path.name)
-            continue
-        student, file_id = match["student_id"], match["file_id"]
-        (collected / student / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
-        if path in refused:
-            refused[collected / student / ASSIGNMENT / file_id] = refused.pop(path)
-            continue
-        stamp = match.groupdict().get("timestamp") or ""
-        if stamp >= latest.get((student, file_id), ("", None))[0]:
-            latest[(student, file_id)] = (stamp, path)
-    for (student, file_id), (_, path) in latest.items():
-        shutil.copy(path, collected / student / ASSIGNMENT / file_id)
-    if skipped:
-        print(f"warning: {len(skipped)} file(s) in {archive_path.name} do not match the file name pattern and were "
-              f"not graded: {', '.join(sorted(skipped)[:5])}", file=sys.stderr)
-    if not latest and not refused:
-        raise SystemExit(f"no file in {archive_path} matches the pattern {pattern!r}: pass --zip-pattern with "
-                         "named groups student_id and file_id")
-    return collected
-
-
-def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, destination: Path, limit: int) -> int | None:
-    """Stream one member to ``destination``; None (and nothing kept) when it holds more than ``limit`` bytes.
-
-    The sizes a zip declares can lie: what is counted is what really comes out.
-    """
-    written = 0
-    with archive.open(member) as stream, open(destination, "wb") as out:
-        while chunk := stream.read(1 << 20):
-            written += len(chunk)
-            if written > limit:
-                break
-            out.write(chunk)
-    if written > limit:
-        destination.unlink()
-        return None
-    return written
 
 
 def assignment_gradebook() -> Path:

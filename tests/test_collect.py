@@ -5,7 +5,7 @@ import zipfile
 import pytest
 
 from autograder.course import ASSIGNMENT
-from autograder.grading import collect, notebook_problem, prepare_submission
+from autograder.intake import collect, notebook_problem, prepare_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset.ipynb"
 
@@ -69,3 +69,69 @@ def test_notebook_problems_are_named(tmp_path, content, words):
     path = tmp_path / "x.ipynb"
     path.write_bytes(content)
     assert words in notebook_problem(path)
+
+
+def _lms_zip(path, names: dict[str, str]):
+    with zipfile.ZipFile(path, "w") as z:
+        for name, content in names.items():
+            z.writestr(name, content)
+    return path
+
+
+def test_lms_attempts_are_compared_as_dates_not_strings(tmp_path):
+    """2024-1-10 is later than 2024-1-9, although "1-9" sorts after "1-10" as text."""
+    archive = _lms_zip(tmp_path / "export.zip", {f"ps1_ada_attempt_2024-1-9-10-00-00_{NB03}": "ninth",
+                                                  f"ps1_ada_attempt_2024-1-10-10-00-00_{NB03}": "tenth"})
+    folders = collect(archive, tmp_path / "unpacked")
+    assert (folders["ada"] / NB03).read_text() == "tenth"
+    assert (folders["ada"] / "timestamp.txt").read_text() == "2024-01-10 10:00:00"  # for nbgrader's late penalty
+
+
+def test_a_custom_time_format_is_used(tmp_path):
+    archive = _lms_zip(tmp_path / "export.zip", {f"ps1_ada_attempt_20240109T1000_{NB03}": "old",
+                                                  f"ps1_ada_attempt_20240110T0900_{NB03}": "new"})
+    pattern = r"(?P<prefix>.+?)_attempt_(?P<timestamp>[0-9T]+)_(?P<file_id>.+)"
+    folders = collect(archive, tmp_path / "unpacked", pattern, time_format="%Y%m%dT%H%M")
+    assert (folders["ada"] / NB03).read_text() == "new"
+
+
+def test_student_ids_with_underscores_are_kept_whole(tmp_path):
+    archive = _lms_zip(tmp_path / "export.zip", {f"ps1_jean_luc_attempt_2024-01-09-10-00-00_{NB03}": "jean-luc",
+                                                  f"ps1_luc_attempt_2024-01-09-10-00-00_{NB03}": "luc"})
+    folders = collect(archive, tmp_path / "unpacked")
+    assert sorted(folders) == ["jean_luc", "luc"]
+    assert (folders["jean_luc"] / NB03).read_text() == "jean-luc" and (folders["luc"] / NB03).read_text() == "luc"
+
+
+def test_a_roster_resolves_ids_and_reports_unknown_ones(tmp_path):
+    archive = _lms_zip(tmp_path / "export.zip", {f"lab_1_jean_luc_attempt_2024-01-09-10-00-00_{NB03}": "a",
+                                                  f"lab_1_zoe_attempt_2024-01-09-10-00-00_{NB03}": "b"})
+    notes: dict = {}
+    folders = collect(archive, tmp_path / "unpacked", notes=notes, roster={"jean_luc", "ada"})
+    assert sorted(folders) == ["jean_luc", "zoe"]  # an unknown id is graded and reported, never dropped
+    assert any("not in the roster" in note for note in notes["zoe"])
+    assert "jean_luc" not in notes
+
+
+def test_a_duplicate_zip_entry_is_reported(tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as z, pytest.warns(UserWarning, match="Duplicate name"):
+        z.writestr(f"ada/{ASSIGNMENT}/{NB03}", "first")
+        z.writestr(f"ada/{ASSIGNMENT}/{NB03}", "second")
+    notes: dict = {}
+    folders = collect(archive, tmp_path / "unpacked", notes=notes)
+    assert (folders["ada"] / NB03).read_text() == "second"
+    assert any("2 times" in note for note in notes["ada"])
+
+
+def test_a_zip_bomb_member_is_left_out_with_a_reason(tmp_path):
+    from autograder import intake
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"ada/{ASSIGNMENT}/{NB03}", b"0" * (intake.MAX_FILE_BYTES + 1))  # compresses to kilobytes
+        z.writestr(f"ben/{ASSIGNMENT}/{NB03}", "{}")
+    notes: dict = {}
+    folders = collect(archive, tmp_path / "unpacked", notes=notes)
+    assert sorted(folders) == ["ada", "ben"] and not (folders["ada"] / NB03).exists()
+    assert any("larger than" in note for note in notes["ada"])
