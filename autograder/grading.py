@@ -34,7 +34,7 @@ from .course import (
 )
 from .intake import LMS_FILE_PATTERN, collect, load_roster, prepare_submission
 from .store import RESULTS_FILE, Store, StoreError, SubmissionResult, read_workspace, sqlite_path
-from .worker import WarmWorker
+from .worker import GRADER_FAULT_EXIT, WarmWorker
 
 
 @dataclass
@@ -251,11 +251,17 @@ def _grade_one(course, store: Store, student, folder, batch, template, settings,
             record = _record(student, "graded with problems", "; ".join(notes), time.monotonic() - started, settings)
             store.commit(SubmissionResult(student, record))
             return Outcome(student, record["status"], record["reason"], record["seconds"], record)
-        shutil.copy(template, workspace / "gradebook.db")
         (workspace / "settings.json").write_text(json.dumps(settings))
         log = workspace / "worker.log"
-        code, problem = worker.grade(workspace, student, log, budget=budget)
-        if code:
+        for attempt in (1, 2):  # a fault that is not the student's (kernel killed from outside, crash) gets a retry
+            shutil.rmtree(workspace / "autograded", ignore_errors=True)
+            shutil.copy(template, workspace / "gradebook.db")
+            code, problem = worker.grade(workspace, student, log, budget=budget)
+            fault = _grader_fault(code, log)
+            if fault is None:
+                break
+            problem = f"{fault} (tried {attempt} times)"
+        if code and not problem:
             problem = f"the grader failed on this submission (exit code {code})"
         seconds = time.monotonic() - started
         autograded = workspace / "autograded" / student / ASSIGNMENT
@@ -271,6 +277,16 @@ def _grade_one(course, store: Store, student, folder, batch, template, settings,
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     return Outcome(student, record["status"], record["reason"], seconds, record)
+
+
+def _grader_fault(code: int | None, log: Path) -> str | None:
+    """Why the grading process failed through no fault of the student's, or None (see worker.GRADER_FAULT_EXIT)."""
+    if code == GRADER_FAULT_EXIT:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("grader fault: ")]
+        return lines[-1].removeprefix("grader fault: ") if lines else "the grader failed"
+    if code is not None and code < 0:
+        return f"the grading process was killed by signal {-code}"
+    return None
 
 
 def _record(student: str, status: str, reason: str, seconds: float, settings: dict) -> dict:

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,13 @@ from .verify import (
 )
 
 KERNEL_NAME = "course-sandbox"
+# Why grading this submission failed through no fault of the student's (a kernel killed from outside):
+# the grading process exits with GRADER_FAULT_EXIT and the batch tries once more (see worker.py).
+GRADER_FAULTS: list[str] = []
+
+
+class GraderFault(Exception):
+    """Grading cannot go on, and not because of the learner's code; the submission is graded again."""
 RESET_HOOKS = "from autograder.sandbox.guard import reset_kernel_hooks; reset_kernel_hooks()\n"
 
 
@@ -285,6 +293,14 @@ class SandboxedExecute(Execute):
         self.km.context.setsockopt(zmq.MAXMSGSIZE, self.message_limit)
         return self.km
 
+    def _killed_from_outside(self) -> bool:
+        """Whether the kernel got a SIGKILL the learner's code did not cause (its guard lets it send none, and
+        its own memory limit was not reached): an operator, or the machine running out of memory."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        code = process.poll() if process is not None else None
+        return code in (-signal.SIGKILL, 128 + signal.SIGKILL) and not (
+            self._sandbox is not None and self._sandbox.out_of_memory())
+
     def _death(self, what: str) -> str:
         """Why the kernel died, as far as the grader can tell."""
         if self._sandbox is not None and self._sandbox.out_of_memory():
@@ -344,6 +360,10 @@ class SandboxedExecute(Execute):
             return cell, resources
         except DeadKernelError:
             seconds = time.monotonic() - started
+            if self._killed_from_outside():
+                GRADER_FAULTS.append(f"the grading kernel was killed from outside (SIGKILL, not the machine's "
+                                     f"memory limit for it) while it ran cell {key}")
+                raise GraderFault(GRADER_FAULTS[-1]) from None
             reason = self._death(f"the kernel died while running an earlier cell ({key})")
             self._stop(reason)
             memory = self._sandbox is not None and self._sandbox.out_of_memory()

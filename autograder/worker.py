@@ -20,6 +20,7 @@ replies on stdout, ``started PID`` once the child is forked, then ``finished PID
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from .pipes import LineReader, kill_group, stop_process, wait_for_child
 from .sandbox import ADDRESS_SPACE_FACTOR
 from .sandbox.cgroups import Cgroup
 
+GRADER_FAULT_EXIT = 75  # the grading process failed through no fault of the student's: grade it once more
 WORKER_MEMORY_MB = 4096  # what the process grading one submission may use (nbgrader, the notebook, outputs)
 
 
@@ -129,9 +131,19 @@ def _grade_in_child(job: dict, replies) -> None:
         os.close(nothing)
         run_worker(Path(job["workspace"]), job["student"])
         code = 0
+    except OSError as exc:
+        traceback.print_exc()
+        if exc.errno == errno.ENOSPC:
+            code = GRADER_FAULT_EXIT
+            print(f"grader fault: the disk is full ({exc})")
     except BaseException:  # everything, SystemExit included, ends as an exit code the batch records
         traceback.print_exc()
     finally:
+        from .pipeline import GRADER_FAULTS
+
+        if GRADER_FAULTS:  # nbgrader logs a notebook's exception and goes on: the fault is read from here
+            code = GRADER_FAULT_EXIT
+            print(f"grader fault: {GRADER_FAULTS[0]}")
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

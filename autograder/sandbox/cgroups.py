@@ -136,15 +136,21 @@ class Cgroup:
             (folder / "cgroup.procs").write_text(str(os.getpid()))
 
     def out_of_memory(self) -> bool:
-        """Whether the kernel's OOM killer ended a process of this group for reaching its memory limit."""
+        """Whether a process of this group was killed for reaching the group's own memory limit.
+
+        (Not for the machine running out of memory: then the group's limit was never reached.)
+        """
         for folder in self.folders:
+            counts = {}
             for name in ("memory.events", "memory.oom_control"):
-                path = folder / name
-                if path.exists():
-                    for line in path.read_text().splitlines():
+                if (folder / name).exists():
+                    for line in (folder / name).read_text().splitlines():
                         key, _, value = line.partition(" ")
-                        if key == "oom_kill" and int(value or 0) > 0:
-                            return True
+                        counts[key] = int(value or 0)
+            if (folder / "memory.failcnt").exists():
+                counts["max"] = int((folder / "memory.failcnt").read_text() or 0)
+            if counts.get("oom_kill", 0) > 0 and counts.get("max", 0) > 0:
+                return True
         return False
 
     def kill(self) -> None:

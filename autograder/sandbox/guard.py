@@ -11,6 +11,7 @@ access) is not audited: that is the OS sandbox's job.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 _SPAWN_EVENTS = {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
@@ -47,6 +48,7 @@ def install_guard(*, writable: tuple[str, ...], readable: tuple[str, ...]) -> No
     writable = tuple(realpath(p) for p in writable)
     readable = tuple(realpath(p) for p in readable) + writable
     own_pid, own_group = os.getpid(), os.getpgid(0)  # ipykernel interrupts itself (interrupt_mode "message")
+    interrupt = int(signal.SIGINT)
 
     def deny(what: str) -> None:
         raise SandboxViolation(f"not allowed while grading: {what}")
@@ -70,10 +72,10 @@ def install_guard(*, writable: tuple[str, ...], readable: tuple[str, ...]) -> No
             for arg in args:
                 if isinstance(arg, str | bytes) and not _under(realpath(os.fsdecode(arg)), writable):
                     deny(f"{event} on {os.fsdecode(arg)}")
-        elif event in _SIGNAL_EVENTS:
-            target = args[0] if args else None
-            if not (event == "os.kill" and target == own_pid) and not (event == "os.killpg" and target == own_group):
-                deny("signalling other processes")
+        elif event in _SIGNAL_EVENTS:  # only the interrupt a kernel sends itself: a kill would look like the grader's
+            target, number = (args + (None, None))[:2]
+            if number != interrupt or target != (own_pid if event == "os.kill" else own_group):
+                deny("sending signals")
         elif event in _SPAWN_EVENTS:
             deny("starting processes")
         elif event in _NETWORK_EVENTS:
