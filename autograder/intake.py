@@ -154,7 +154,7 @@ def notebook_problem(path: Path) -> str | None:
     except UnicodeDecodeError:
         return "the file is not text (is it really a notebook?)"
     except json.JSONDecodeError as exc:
-        return f"the file is not valid notebook JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        return f"the file is not valid notebook JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})"
     try:
         nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception as exc:  # nbformat raises several kinds for JSON that is not a notebook

@@ -601,11 +601,14 @@ def _draw_curve(curve: dict) -> str:
     axes = figure.add_subplot()
     every = curve["every"]
     reference = curve["reference"]
-    axes.plot([i * every for i in range(len(reference))], reference, color="#888", linewidth=3, label="reference")
     yours = [cost if math.isfinite(cost) and abs(cost) < 1e6 else float("nan") for cost in curve["yours"]]
-    axes.plot([i * every for i in range(len(yours))], yours, color="#1f5fa8", label="your model")
+    axes.plot([i * every for i in range(len(yours))], yours, color="#1f5fa8", linewidth=3, label="your model")
+    # dashed and on top, so it stays visible where the two curves are the same
+    axes.plot([i * every for i in range(len(reference))], reference, color="#d95f02", linestyle="--", linewidth=1.5,
+              label="reference solution")
+    axes.set_title("Cost during training")
     axes.set_xlabel("iterations")
-    axes.set_ylabel("cost")
+    axes.set_ylabel("cost J (cross-entropy)")
     axes.legend()
     figure.tight_layout()
     buffer = io.BytesIO()

@@ -6,6 +6,7 @@ import collections
 import csv
 import html
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -39,14 +40,16 @@ class progress:  # noqa: N801  (used like a function: ``bar = progress(n)``)
             sys.stderr.write("\n")
 
 
-def summary(records: dict[str, dict], scores: dict[str, dict], outcomes=None) -> str:
+def summary(records: dict[str, dict], scores: dict[str, dict]) -> str:
     """The text printed after a batch: per student, per function, and the slowest submissions."""
     lines = ["", "Per student", f"  {'student':<16} {'score':>9}  status"]
     for student in sorted(scores):
         record = records.get(student, {})
         score = scores[student]
         lines.append(f"  {student:<16} {score['total']:>4g}/{score['max']:<4g}  {record.get('status', '?')}")
-        lines += [f"{'':<31}- {reason[:110]}" for reason in record.get("reason", "").split("; ") if reason]
+        for reason in record.get("reason", "").split("; "):  # wrapped, never cut: the end says what to do
+            if reason:
+                lines += textwrap.wrap(reason, width=110, initial_indent=f"{'':<31}- ", subsequent_indent=" " * 33)
     failures: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     passes: collections.Counter = collections.Counter()
     counts: collections.Counter = collections.Counter()
@@ -109,7 +112,8 @@ def feedback_html(record: dict, score: dict) -> str:
              f"<h1>Feedback: {esc(ASSIGNMENT)}</h1><p>Student <b>{esc(record['student'])}</b>: "
              f"<b>{score['total']:g} / {score['max']:g}</b> points. Status: {esc(record.get('status', ''))}.</p>"]
     if record.get("reason"):
-        parts.append(f"<p>Notes: {esc(record['reason'])}</p>")
+        notes = "".join(f"<li>{esc(note)}</li>" for note in record["reason"].split("; ") if note)
+        parts.append(f"<p>Notes:</p><ul>{notes}</ul>")
     for notebook in NOTEBOOK_NAMES:
         data = record.get("notebooks", {}).get(notebook)
         parts.append(f"<h2>{esc(notebook)}</h2>")
@@ -117,16 +121,23 @@ def feedback_html(record: dict, score: dict) -> str:
             parts.append("<p class='fail'>This notebook was not graded (see the notes above).</p>")
             continue
         parts.append("<table><tr><th>function</th><th>points</th><th>result</th></tr>")
-        for function, result in (data.get("functions") or {}).items():
+        functions = data.get("functions") or {}
+        for function, result in functions.items():
             css = "pass" if result["passed"] else "fail"
-            parts.append(f"<tr><td><code>{esc(function)}</code></td><td>{result['score']:g} / {result['points']:g}"
+            points = score.get("cells", {}).get(f"{notebook[:2]}:{function}")  # the gradebook's: manual grades too
+            points = result["score"] if points is None else points
+            manual = " (manual grade)" if points != result["score"] else ""
+            parts.append(f"<tr><td><code>{esc(function)}</code></td><td>{points:g} / {result['points']:g}{manual}"
                          f"</td><td class='{css}'>{esc(result['message'])}</td></tr>")
         parts.append("</table>")
         curve = data.get("curve") or {}
         if data.get("plots"):
-            parts.append(f"<p>The cost curve your <code>{esc(curve.get('function', 'model'))}</code> produced on "
-                         f"{esc(curve.get('about', 'a grading case'))}, over the reference solution's (not scored):</p>"
-                         f"<img alt='cost curve' src='data:image/png;base64,{data['plots']}'>")
+            name = curve.get("function", "model")
+            ran = functions.get(name, {}).get("in_kernel") not in ("not run", "timeout", "kernel died")
+            how = "produced" if ran else "produces when run on its own (your notebook stopped before it ran)"
+            parts.append(f"<p>The cost curve your <code>{esc(name)}</code> {how} on "
+                         f"{esc(curve.get('about', 'a grading case'))}, with the reference solution's dashed over it "
+                         f"(not scored):</p><img alt='cost curve' src='data:image/png;base64,{data['plots']}'>")
         if curve.get("problem"):
             parts.append(f"<p class='fail'>No cost curve: {esc(curve['problem'])}.</p>")
     parts.append(f"<p><small>Graded {esc(record.get('graded_at', ''))} with tests version "
