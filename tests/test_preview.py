@@ -119,11 +119,13 @@ def _same(a, b) -> bool:
 
 @pytest.mark.parametrize("function", list(checks_for(NB03).functions))
 def test_each_example_cell_builds_the_visible_tests_inputs(function):
-    """The example cell before each test calls the learner's function on exactly the visible examples' inputs."""
+    """The example cell after each test calls the learner's function on exactly the visible examples' inputs.
+
+    After, not before: on a first Run All the test's "not written yet" message must be what stops it."""
     cells = _cells(NB03)
     ids = [c["id"] for c in cells]
     example = cells[ids.index(f"example-{function}")]
-    assert ids.index(f"example-{function}") + 1 == ids.index(f"test_{function}"), "the example comes before the test"
+    assert ids.index(f"test_{function}") + 1 == ids.index(f"example-{function}"), "the example comes after the test"
     calls = []
     reference = reference_function(NB03, function)
 
