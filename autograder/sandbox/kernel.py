@@ -22,7 +22,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("-f", dest="connection_file", required=True)
     args = parser.parse_args(argv)
     if args.seed_from:
-        shutil.copytree(args.seed_from, args.scratch, dirs_exist_ok=True)
+        shutil.copytree(args.seed_from, args.scratch, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".course-grader"))  # the grader's own marker stays outside
     os.chdir(args.scratch)
 
     import matplotlib  # noqa: F401  (loaded before the guard: it reads its own configuration)
