@@ -19,6 +19,7 @@ import functools
 import json
 import math
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -171,13 +172,15 @@ class InjectHiddenCases(NbGraderPreprocessor):
         checks = checks_for(notebook)
         originals = resources.setdefault("course", {}).setdefault("hidden_sources", {})
         drawn = resources["course"].setdefault("cases", {})
+        seeds = resources["course"].setdefault("seeds", {})
         for cell in nb.cells:
             if test_function(cell) is None:
                 continue
             inputs = {}
             for name in _hidden_calls(cell.source):
                 if name in checks.functions:
-                    drawn[name] = checks.fresh_cases(name)
+                    seeds[name] = secrets.randbits(63)  # recorded: the same cases can be drawn again
+                    drawn[name] = checks.fresh_cases(name, seed=seeds[name])
                     inputs[name] = encode_inputs(drawn[name])
             originals[cell.metadata.nbgrader["grade_id"]] = cell.source
             preamble = f"from autograder.checks import provide_hidden_inputs; provide_hidden_inputs({inputs!r})\n"
@@ -568,7 +571,7 @@ class WriteResults(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         course = resources.get("course", {})
-        record = {key: course.get(key) for key in ("functions", "cells", "stopped")}
+        record = {key: course.get(key) for key in ("functions", "cells", "stopped", "seeds")}
         record.update(nb.metadata.get("course_grading", {}))
         record["curve"] = course.get("curve")
         record["plots"] = _curve_png(record["curve"])

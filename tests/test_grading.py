@@ -281,3 +281,11 @@ def test_check_grades_a_notebook_outside_the_course_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "FAIL  predict" in result.stdout and "PASS  propagate" in result.stdout
     assert "total: 9/11" in result.stdout
+
+
+def test_the_seed_of_every_hidden_case_is_recorded_in_the_gradebook(batch):
+    """The cases a grade was computed on can be drawn again from the record alone."""
+    _, _, records, _ = batch
+    seeds = records["ada"]["notebooks"][NB03]["seeds"]
+    assert sorted(seeds) == sorted(records["ada"]["notebooks"][NB03]["functions"])
+    assert all(isinstance(seed, int) for seed in seeds.values())
