@@ -48,6 +48,23 @@ def grade(root: Path, submissions: Path, jobs: int, sandboxed: bool) -> tuple[fl
     return time.perf_counter() - started, cpu_seconds() - cpu
 
 
+def explain(root: Path) -> None:
+    """Print why correct submissions lost points: a lost point must never go unexplained."""
+    from autograder.grading import Course
+
+    store = Course(root).store()
+    scores, records = store.scores(), store.records()
+    for student, score in sorted(scores.items()):
+        if score["total"] < score["max"]:
+            record = records.get(student, {})
+            print(f"  LOST POINTS {student}: {score['total']:g}/{score['max']:g} {record.get('status')}: "
+                  f"{record.get('reason', '')[:300]}")
+            for notebook, data in record.get("notebooks", {}).items():
+                for function, result in (data.get("functions") or {}).items():
+                    if not result["passed"]:
+                        print(f"    {notebook[:2]}:{function}: {result['message'][:300]}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=6, help="correct submissions (default 6)")
@@ -75,7 +92,10 @@ def main(argv=None) -> None:
                 root = scratch / f"course-{round_}-{sandboxed}"
                 wall, cpu = grade(root, submissions, args.jobs, sandboxed)
                 figures[sandboxed].append((wall / args.n, cpu / args.n))
-                lost[sandboxed] += lost_points(f"sqlite:///{root / 'gradebook.db'}", students, names)
+                lost_now = lost_points(f"sqlite:///{root / 'gradebook.db'}", students, names)
+                lost[sandboxed] += lost_now
+                if lost_now:
+                    explain(root)
                 shutil.rmtree(root, ignore_errors=True)
             print(f"round {round_ + 1}: sandboxed {figures[True][-1][0]:.2f} s ({figures[True][-1][1]:.2f} CPU-s), "
                   f"unsandboxed {figures[False][-1][0]:.2f} s ({figures[False][-1][1]:.2f} CPU-s) per submission",
