@@ -28,6 +28,8 @@ from pathlib import Path
 
 import nbformat
 import zmq
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat.notebooknode import NotebookNode
@@ -251,6 +253,9 @@ class SandboxedExecute(Execute):
             self._sandbox = Sandbox(Limits(self.memory_mb, self.cpu_seconds, self.scratch_mb), scratch=scratch,
                                     sandboxed=self.sandboxed, seed=scratch if self.sandboxed else None,
                                     shared=(self._runtime,), datasets=True)
+            if self._sandbox.owner is not None:  # the kernel runs as another user: it reads the seed, makes sockets
+                scratch.chmod(0o755)
+                os.chown(self._runtime, self._sandbox.owner, self._sandbox.owner)
             self._write_kernelspec(scratch)
             resources["metadata"]["path"] = str(scratch)
             try:
@@ -290,11 +295,21 @@ class SandboxedExecute(Execute):
         from jupyter_client.kernelspec import KernelSpecManager
 
         specs = KernelSpecManager(kernel_dirs=[str(self._specs)])
-        self.km = self.kernel_manager_class(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
-                                            connection_file=str(self._runtime / "connection.json"),
-                                            config=self.config)
+        self.km = SandboxKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
+                                       connection_file=str(self._runtime / "connection.json"), config=self.config)
+        self.km.owner = self._sandbox.owner
         self.km.context.setsockopt(zmq.MAXMSGSIZE, self.message_limit)
         return self.km
+
+    async def async_start_new_kernel_client(self):
+        """Once the kernel has made its sockets, its folder is closed to it: it can fill no disk through it."""
+        client = await super().async_start_new_kernel_client()
+        if self._sandbox is not None and self._sandbox.owner is not None:
+            os.chown(self._runtime, 0, 0)
+            self._runtime.chmod(0o755)
+        return client
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # what nbconvert's preprocess calls
 
     def _killed_from_outside(self) -> bool:
         """Whether the kernel got a SIGKILL the learner's code did not cause (its guard lets it send none, and
@@ -388,6 +403,17 @@ class SandboxedExecute(Execute):
                     outcome = "out of memory"
         status[key] = {"status": outcome, "seconds": round(seconds, 3)}
         return cell, resources
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose connection file the sandboxed kernel's own user (``owner``) can read."""
+
+    owner: int | None = None
+
+    def write_connection_file(self, **kwargs) -> None:
+        super().write_connection_file(**kwargs)
+        if self.owner is not None:
+            os.chown(self.connection_file, self.owner, self.owner)
 
 
 def _output_size(content: dict) -> int:

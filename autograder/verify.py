@@ -82,6 +82,7 @@ class Verifier:
             self._restart()
             self._jobs.mkdir(exist_ok=True)
             self._scratch.mkdir(exist_ok=True)
+            self._jobs.chmod(0o755)  # job files hold only inputs; the sandbox's user (65534 as root) must read them
             self._sandbox = Sandbox(Limits(memory_mb=VERIFY_MEMORY_MB, cpu_seconds=3600), scratch=self._scratch,
                                     sandboxed=self.sandboxed, read_only=(self._jobs,))
             argv = [sys.executable, "-m", "autograder.sandbox.zygote", "--jobs", str(self._jobs), "--scratch",

@@ -419,3 +419,30 @@ def test_nothing_outlives_course_grade_killed_with_sigkill(tmp_path):
         assert _processes_with("autograder.") == []
     finally:
         grader.kill()
+
+
+def test_the_kernel_cannot_write_its_socket_folder_or_the_hosts_kernel_settings(tmp_path):
+    """Through HDF5's external storage (a C library the audit hook does not see)."""
+    require_component(sandbox.unavailable() is None, f"an OS sandbox ({sandbox.unavailable()})",
+                      "apt-get install bubblewrap")
+    probe = textwrap.dedent("""
+        import os, h5py
+        from ipykernel.connect import get_connection_file
+        for i, target in enumerate([os.path.dirname(get_connection_file()) + "/fill", "/proc/sys/kernel/core_pattern"]):
+            try:
+                f = h5py.File(f"m{i}.h5", "w", driver="core", backing_store=False)
+                f.create_dataset("x", shape=(4,), dtype="u1", external=[(target, 0, 4)])[:] = 32
+                f.flush()
+                print("WROTE", target)
+            except Exception as exc:
+                print("refused", target, type(exc).__name__)
+        """)
+    nb = filled(NB03)
+    nb.cells.insert(1, nbformat.v4.new_code_cell(probe, id="probe"))
+    write_submission(tmp_path / "subs", "mallory", {NB03: nb})
+    course = Course(tmp_path / "course")
+    grade_batch(course, tmp_path / "subs", jobs=1, quiet=True)
+    graded = nbformat.read(course.autograded / "mallory" / ASSIGNMENT / f"{NB03}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.get("id") == "probe" for o in c.outputs)
+    assert printed.count("refused") == 2 and "WROTE" not in printed, printed
+    assert course.store().scores()["mallory"]["total"] == 11.0

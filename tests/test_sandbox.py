@@ -145,3 +145,42 @@ def test_a_correct_sized_allocation_is_not_refused_for_its_address_space(tmp_pat
     result, out_of_memory = _run(tmp_path, code, Limits(memory_mb=256, cpu_seconds=60))
     assert "fine True" in result.stdout, result.stderr
     assert not out_of_memory
+
+
+def test_neither_host_kernel_settings_nor_sysrq_can_be_written(tmp_path):
+    """Inside a user namespace started by root, "nobody" would own /proc/sys: the sandbox must not be that."""
+    targets = ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/panic_on_oom", "/proc/sysrq-trigger")
+    code = (f"import os\nfor p in {targets!r}:\n"
+            "    try:\n        os.close(os.open(p, os.O_WRONLY)); print(p, 'WRITABLE')\n"
+            "    except OSError as e:\n        print(p, 'refused')")
+    result, _ = _run(tmp_path, code)
+    assert result.stdout.count("refused") == 3 and "WRITABLE" not in result.stdout, result.stdout + result.stderr
+
+
+def test_the_sandboxed_process_is_not_the_hosts_root(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    box = Sandbox(Limits(memory_mb=256, cpu_seconds=60), scratch=scratch)
+    marker = f"4242{os.getpid()}"
+    process = subprocess.Popen(box.command(["/bin/sh", "-c", f"exec sleep {marker}"]), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not (pids := _pids(marker)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        uids = [Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[:4] for pid in pids]
+        assert uids and all(set(u) == {str(os.getuid() if os.getuid() else sandbox.UID)} for u in uids), uids
+    finally:
+        process.kill()
+        process.wait()
+        box.close()
+
+
+def _pids(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if Path(f"/proc/{entry}/cmdline").read_bytes().startswith(f"sleep\0{marker}".encode()):
+                found.append(int(entry))
+        except (OSError, ValueError):
+            pass
+    return found

@@ -9,7 +9,10 @@ which starts the process in new namespaces:
   and libraries (``/usr``), the Python installation and the course's virtualenv, ``autograder/`` and
   (for kernels) ``datasets/``, all read-only; a size-limited tmpfs as its scratch folder, the only place
   it may write. No ``solutions/``, gradebook, other submission, ``autograded/``, home folder or ``/etc``.
-* **user**: the unprivileged user 65534 inside, with no capabilities and no further user namespaces.
+* **user**: the unprivileged user 65534, with no capabilities. When the grader runs as root, bubblewrap
+  starts without a user namespace and ``setpriv`` drops to the host's uid 65534 (inside a user namespace
+  that user would be the host's root, owner of ``/proc/sys``); otherwise a user namespace maps 65534 to
+  the grader's own user, and no further user namespaces may be made.
 * **network**: none at all (a namespace of its own, without even a loopback interface).
 * **processes**: a PID namespace of its own; when the sandbox ends (or the grader that started it dies:
   ``--die-with-parent``) every process in it is killed, whatever session it started.
@@ -61,11 +64,20 @@ class Limits:
 ADDRESS_SPACE_FACTOR = 4
 
 
+SETPRIV = "/usr/bin/setpriv"  # util-linux: drops from root to UID, with no capabilities left
+
+
+def as_root() -> bool:
+    return os.geteuid() == 0
+
+
 @functools.cache
 def unavailable() -> str | None:
     """Why no OS sandbox can be made on this machine (None when one can): checked once, by trying."""
     if shutil.which("bwrap") is None:
         return f"bubblewrap (bwrap) is not installed: {INSTALL}"
+    if as_root() and not os.access(SETPRIV, os.X_OK):
+        return f"grading as root needs {SETPRIV} (Debian's util-linux) to run learners' code as an unprivileged user"
     probe = Sandbox(Limits(memory_mb=256, cpu_seconds=10), scratch=None, use_cgroup=False)
     try:
         result = subprocess.run(probe.command(["/bin/sh", "-c", "exit 0"]), capture_output=True, text=True,
@@ -155,11 +167,26 @@ class Sandbox:
         environment = self.environment(env)
         if not self.sandboxed:
             return [*launch, "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in environment.items()), *argv]
+        if as_root():
+            argv = [SETPRIV, f"--reuid={UID}", f"--regid={UID}", "--clear-groups", "--inh-caps=-all",
+                    "--bounding-set=-all", "--", *argv]
         return [*launch, *self._bwrap(environment), "--", *argv]
 
+    @property
+    def owner(self) -> int | None:
+        """The host user id the sandboxed process runs as when it is not the grader's own (grading as root)."""
+        return UID if self.sandboxed and as_root() else None
+
     def _bwrap(self, environment: dict[str, str]) -> list[str]:
-        args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(UID), "--gid", str(UID),
-                "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
+        if as_root():
+            # bubblewrap started by root, without a user namespace: inside one, "nobody" would be the host's
+            # root, owner of /proc/sys and /proc/sysrq-trigger. setpriv (below) makes it a real uid 65534.
+            args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                    "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
+        else:
+            args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(UID), "--gid",
+                    str(UID)]
+        args += ["--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
         for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             path = Path("/") / link
             if path.is_symlink():

@@ -21,9 +21,15 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--readable", action="append", default=[], help="a folder that may be read")
     parser.add_argument("-f", dest="connection_file", required=True)
     args = parser.parse_args(argv)
-    if args.seed_from:
-        shutil.copytree(args.seed_from, args.scratch, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".course-grader"))  # the grader's own marker stays outside
+    if args.seed_from:  # (entry by entry: the scratch folder itself is the sandbox's, not this user's, to chmod)
+        for entry in os.scandir(args.seed_from):
+            target = os.path.join(args.scratch, entry.name)
+            if entry.name == ".course-grader":  # the grader's own marker stays outside
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.copytree(entry.path, target)
+            elif entry.is_file(follow_symlinks=False):
+                shutil.copy(entry.path, target)
     os.chdir(args.scratch)
 
     import matplotlib  # noqa: F401  (loaded before the guard: it reads its own configuration)
