@@ -94,6 +94,8 @@ def _regular_files(source: Path, notes: list[str]) -> list[Path]:
                 notes.append(f"{name} is a symbolic link: refused (submit the file itself)")
             elif not stat.S_ISREG(mode):
                 notes.append(f"{name} is not a regular file: refused")
+            elif path.lstat().st_nlink > 1:
+                notes.append(f"{name} is a hard link to another file: refused (submit a copy of your own)")
             else:
                 found.append(path)
     return found
@@ -188,7 +190,8 @@ def collect(submissions: Path, unpack_to: Path, pattern: str = LMS_FILE_PATTERN,
     folders = {}
     for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
         folder = student_dir / ASSIGNMENT
-        folders[student_dir.name] = folder if folder.is_dir() and not folder.is_symlink() else student_dir
+        linked = student_dir.is_symlink() or folder.is_symlink()  # prepare_submission refuses it, with the reason
+        folders[student_dir.name] = folder if folder.is_dir() and not linked else student_dir
         for path, reason in remarks.items():
             if notes is not None and path.is_relative_to(student_dir):
                 notes.setdefault(student_dir.name, []).append(reason)
@@ -222,7 +225,12 @@ def _unzip(archive_path: Path, target: Path, pattern: str, remarks: dict[Path, s
             if member.is_dir():
                 destination.mkdir(parents=True, exist_ok=True)
                 continue
-            destination.parent.mkdir(parents=True, exist_ok=True)  # the student gets a record all the same
+            try:
+                destination.parent.mkdir(parents=True, exist_ok=True)  # the student gets a record all the same
+            except OSError as exc:
+                remarks[target / Path(member.filename).parts[0]] = (f"{member.filename[:80]} could not be "
+                                                                    f"extracted ({exc.strerror}): left out")
+                continue
             name = Path(member.filename).name
             if kind == stat.S_IFLNK:
                 remarks[destination] = f"{name} is a symbolic link in the zip: refused (submit the file itself)"
@@ -231,7 +239,11 @@ def _unzip(archive_path: Path, target: Path, pattern: str, remarks: dict[Path, s
             elif member.file_size > MAX_FILE_BYTES:
                 remarks[destination] = f"{name} is larger than {MAX_FILE_BYTES // 2**20} MiB and was left out"
             else:
-                written = _extract(archive, member, destination, MAX_FILE_BYTES)
+                try:
+                    written = _extract(archive, member, destination, MAX_FILE_BYTES)
+                except OSError as exc:  # a name too long, a file where a folder must be...: that member only
+                    remarks[destination.parent] = f"{name[:80]} could not be extracted ({exc.strerror}): left out"
+                    continue
                 if written is None:
                     remarks[destination] = f"{name} is larger than {MAX_FILE_BYTES // 2**20} MiB and was left out"
                     continue

@@ -227,6 +227,9 @@ class SandboxedExecute(Execute):
                                 ).tag(config=True)
     notebook_output_limit = Integer(16 * 2**20, help="Bytes of output one notebook keeps").tag(config=True)
     message_limit = Integer(64 * 2**20, help="The largest message the kernel may send, in bytes").tag(config=True)
+    # A grader that falls behind a flood of output must not count that as the learner's timeout.
+    raise_on_iopub_timeout = Bool(False, help="Treat late output after a cell as a timeout").tag(config=True)
+    iopub_timeout = Integer(30, help="Seconds to wait for a cell's last output after it ended").tag(config=True)
 
     def preprocess(self, nb, resources, km=None):
         self.kernel_name = KERNEL_NAME
@@ -239,7 +242,7 @@ class SandboxedExecute(Execute):
         course = resources.setdefault("course", {})
         course["cells"] = {}
         self._stopped = None
-        self._notebook_bytes = 0
+        self._notebook_bytes = self._returned_bytes = 0
         self._skipped = cells_to_skip(nb, resources["nbgrader"]["notebook"])
         self._deadline = time.monotonic() + self.notebook_timeout
         # no minimum: a cell reached after the budget is spent is stopped at once
@@ -336,8 +339,13 @@ class SandboxedExecute(Execute):
             return None  # an output widget would capture outputs past the limits below
         if kind in ("stream", "display_data", "execute_result", "update_display_data", "error"):
             content = msg["content"]
-            if not (kind == "display_data" and RETURNED_MIME in content.get("data", {})):
-                size = _output_size(content)
+            size = _output_size(content)
+            if kind == "display_data" and RETURNED_MIME in content.get("data", {}):
+                # a test cell's report of what a function returned: outside the cell caps, within its own
+                self._returned_bytes += size
+                if self._returned_bytes > self.message_limit or test_function(cell) is None:
+                    return None
+            else:
                 self._cell_bytes += size
                 self._notebook_bytes += size
                 if self._cell_bytes > self.cell_output_limit or self._notebook_bytes > self.notebook_output_limit:

@@ -35,6 +35,9 @@ VERIFY_TIMEOUT = 60.0  # seconds of wall time for all cases of one function
 VERIFY_MEMORY_MB = 2048
 
 
+MESSAGE_LIMIT = 600  # characters of a message kept: parts of it come from the learner's process
+
+
 @dataclass
 class Verdict:
     """The outcome of checking one graded function."""
@@ -43,6 +46,10 @@ class Verdict:
     passed: bool
     message: str
     seconds: float = 0.0
+
+    def __post_init__(self):
+        if len(self.message) > MESSAGE_LIMIT:
+            self.message = self.message[:MESSAGE_LIMIT - 1] + "…"
 
 
 def checks_for(notebook: str) -> Checks:
@@ -180,6 +187,9 @@ def judge_returns(notebook: str, name: str, cases: list[Case], returned: list | 
             check.judge(case, value, where)
         except CheckFailure as failure:
             return Verdict(name, False, str(failure))
+        except Exception as exc:  # a value the comparison cannot handle (an int too large for a float...)
+            return Verdict(name, False, f"{name} ({where}) returned something that cannot be compared "
+                                        f"({type(exc).__name__})")
     return Verdict(name, True, "passed")
 
 

@@ -135,3 +135,22 @@ def test_a_zip_bomb_member_is_left_out_with_a_reason(tmp_path):
     folders = collect(archive, tmp_path / "unpacked", notes=notes)
     assert sorted(folders) == ["ada", "ben"] and not (folders["ada"] / NB03).exists()
     assert any("larger than" in note for note in notes["ada"])
+
+
+def test_a_symlinked_student_folder_is_refused(tmp_path):
+    from autograder.course import SOLUTIONS
+
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "mallory").symlink_to(SOLUTIONS)  # holds logistic_regression/: the reference
+    folders = collect(tmp_path / "subs", tmp_path / "unpacked")
+    notes = prepare_submission(folders["mallory"], tmp_path / "out")
+    assert any("symbolic link" in note for note in notes) and not list((tmp_path / "out").glob("*.ipynb"))
+
+
+def test_a_member_that_cannot_be_extracted_leaves_the_others_graded(tmp_path):
+    archive = _lms_zip(tmp_path / "folders.zip", {f"ann/{ASSIGNMENT}/{NB03}": "ann",
+                                                  f"mallory/{ASSIGNMENT}/{'a' * 300}.ipynb": "too long a name"})
+    notes: dict = {}
+    folders = collect(archive, tmp_path / "unpacked", notes=notes)
+    assert (folders["ann"] / NB03).read_text() == "ann"
+    assert any("could not be extracted" in note for note in notes["mallory"])

@@ -76,3 +76,15 @@ def test_an_endless_loop_is_stopped_and_reported(monkeypatch):
     loop = "def initialize_with_zeros(dim):\n    while True:\n        pass\n"
     verdict = verify_notebook(filled(NB03, {"initialize_with_zeros": loop}), NB03)["initialize_with_zeros"]
     assert not verdict.passed and "did not finish" in verdict.message
+
+
+def test_a_value_the_comparison_cannot_handle_fails_the_function_not_the_grader():
+    huge = _answer("propagate", "cost = np.squeeze(np.array(cost))", "cost = 10**400")
+    verdict = verify_notebook(filled(NB03, {"propagate": huge}), NB03)["propagate"]
+    assert not verdict.passed and "cannot be compared" in verdict.message
+
+
+def test_a_learners_endless_error_message_is_cut():
+    loud = "def sigmoid(z):\n    raise ValueError('E' * 10**6)\n"
+    verdict = verify_notebook(filled(NB03, {"sigmoid": loud}), NB03)["sigmoid"]
+    assert not verdict.passed and len(verdict.message) <= 600
