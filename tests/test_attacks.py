@@ -96,8 +96,9 @@ for pid in os.listdir("/proc"):  # the grader's folders, as seen from /proc
     except Exception:
         pass
 con = sqlite3.connect("$gradebook")
-con.execute("CREATE TRIGGER forge AFTER UPDATE ON grade BEGIN UPDATE grade SET auto_score = max_score; END")
-con.execute("UPDATE grade SET manual_score = max_score")
+con.execute("CREATE TRIGGER forge AFTER UPDATE OF auto_score ON grade BEGIN UPDATE grade SET auto_score = "
+            "(SELECT max_score FROM grade_cells WHERE id = NEW.cell_id) WHERE id = NEW.id; END")
+con.execute("UPDATE grade SET manual_score = (SELECT max_score FROM grade_cells WHERE grade_cells.id = grade.cell_id)")
 con.commit()
 """
 
@@ -128,15 +129,18 @@ FORGED_RESULT = """
 import sys, os, json
 from autograder import serialize
 frame = sys._getframe(1)
-while frame is not None and "job" not in frame.f_locals:
+while frame is not None and "job" not in frame.f_locals and "self" not in frame.f_locals:
     frame = frame.f_back
+if "job" not in frame.f_locals:  # in a kernel: earlier versions held the expected result on the stack
+    import copy
+    return copy.deepcopy(frame.f_locals["self"].expected)
 job = frame.f_locals["job"]
 from autograder.checks import decode_cases  # the job of earlier versions carried the expected results
 cases = decode_cases(job["cases"])
 line = job["marker"] + json.dumps({"cases": [{"result": json.loads(serialize.dumps(c.expected))} for c in cases]})
 fake = json.dumps({"returned": [{"result": serialize.dumps(c.expected)} for c in cases]}).encode()
 for fd in range(1, 64):
-    for data in (line.encode() + b"\\n", b"finished 1 exit 0 %d\\n" % len(fake) + fake):
+    for data in (line.encode() + b"\\n", b"finished 1 exit 0 %d\\n" % len(fake) + fake + b"\\n"):
         try:
             os.write(fd, data)
         except OSError:
@@ -149,9 +153,12 @@ import os, json
 for value in os.environ.values():
     for part in value.split(os.pathsep):
         path = os.path.join(part, "solutions", "$assignment", "$notebook.ipynb")
-        if os.path.exists(path):
-            raw = open(path, "rb").read()
-            nb = json.loads(raw.decode())
+        if os.path.exists(path):  # read by HDF5, which the audit hook does not see: only hiding the folder helps
+            import h5py
+            n = os.path.getsize(path)
+            f = h5py.File("m", "w", driver="core", backing_store=False)
+            raw = f.create_dataset("x", shape=(n,), dtype="u1", external=[(path, 0, n)])[:]
+            nb = json.loads(bytes(raw).decode())
             source = "".join(next(c["source"] for c in nb["cells"] if c.get("id") == "propagate"))
             space = {"np": np, "sigmoid": sigmoid}
             exec(source, space)
@@ -217,14 +224,19 @@ def _grades(db_url: str, student: str) -> list[tuple]:
                       for nb in submission.notebooks for g in nb.grades)
 
 
+os.environ["COURSE_TEST_RUN"] = TOKEN  # inherited by every grader process these tests start, outside the sandboxes
+
+
 def _processes_with(text: str) -> list[str]:
+    """Command lines holding ``text`` of processes these tests started (not other graders on the machine)."""
     found = []
     for entry in os.listdir("/proc"):
         try:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            ours = f"COURSE_TEST_RUN={TOKEN}".encode() in Path(f"/proc/{entry}/environ").read_bytes()
         except OSError:
             continue
-        if text in cmdline and "pytest" not in cmdline:
+        if text in cmdline and "pytest" not in cmdline and ours:
             found.append(cmdline)
     return found
 
@@ -310,6 +322,7 @@ def test_the_honest_student_keeps_an_exact_full_score(attacked):
 def test_an_attack_earns_no_point(attacked, student):
     functions = attacked["records"][student]["notebooks"][NB03]["functions"]
     assert not functions["propagate"]["passed"], functions["propagate"]
+    assert not functions["propagate"]["verified"]  # nor in the verification process alone
     assert attacked["scores"][student]["total"] == 11.0 - PROPAGATE_POINTS  # the honest rest of notebook 03
 
 
@@ -399,8 +412,8 @@ def test_nothing_outlives_course_grade_killed_with_sigkill(tmp_path):
     import time
 
     looping = filled(NB03)
-    looping.cells.insert(1, nbformat.v4.new_code_cell(f"import time\nwhile True:\n    time.sleep(0.1)  # {TOKEN}",
-                                                      id="loop"))
+    looping.cells.insert(1, nbformat.v4.new_code_cell(  # os._exit disabled: ipykernel's own parent watch cannot end it
+        f"import os, time\nos._exit = lambda *a, **k: None\nwhile True:\n    time.sleep(0.1)  # {TOKEN}", id="loop"))
     write_submission(tmp_path / "subs", "looper", {NB03: looping})
     grader = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", str(tmp_path / "subs"), "--course",
                                str(tmp_path / "course"), "--quiet"], stdout=subprocess.DEVNULL,
