@@ -247,7 +247,7 @@ class SandboxedExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_timeout
         # no minimum: a cell reached after the budget is spent is stopped at once
         self.timeout_func = lambda cell: max(0.001, min(self.timeout, self._deadline - time.monotonic()))
-        self._sandbox = None
+        self._sandbox = self._km = None
         try:
             for item in Path(build).iterdir():
                 if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb":
@@ -263,7 +263,14 @@ class SandboxedExecute(Execute):
             resources["metadata"]["path"] = str(scratch)
             try:
                 nb, resources = super().preprocess(nb, resources, km)
-            except DeadKernelError:  # the kernel could not start, or died between cells
+            except GraderFault:
+                raise
+            except Exception as exc:  # the kernel could not start, or died between cells
+                if self._killed_from_outside():
+                    GRADER_FAULTS.append("the grading kernel was killed from outside (SIGKILL, not its memory limit)")
+                    raise GraderFault(GRADER_FAULTS[-1]) from None
+                if not isinstance(exc, DeadKernelError):  # e.g. a kernel that cannot start: the grader's error
+                    raise
                 self._stop(self._death("the kernel died before the notebook could run"))
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type == "code" and _cell_key(cell, index) not in course["cells"]:
@@ -301,6 +308,7 @@ class SandboxedExecute(Execute):
         self.km = SandboxKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
                                        connection_file=str(self._runtime / "connection.json"), config=self.config)
         self.km.owner = self._sandbox.owner
+        self._km = self.km
         self.km.context.setsockopt(zmq.MAXMSGSIZE, self.message_limit)
         return self.km
 
@@ -317,7 +325,7 @@ class SandboxedExecute(Execute):
     def _killed_from_outside(self) -> bool:
         """Whether the kernel got a SIGKILL the learner's code did not cause (its guard lets it send none, and
         its own memory limit was not reached): an operator, or the machine running out of memory."""
-        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        process = getattr(self._km, "launched", None)
         code = process.poll() if process is not None else None
         return code in (-signal.SIGKILL, 128 + signal.SIGKILL) and not (
             self._sandbox is not None and self._sandbox.out_of_memory())
@@ -414,9 +422,15 @@ class SandboxedExecute(Execute):
 
 
 class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose connection file the sandboxed kernel's own user (``owner``) can read."""
+    """A kernel manager whose connection file the sandboxed kernel's own user (``owner``) can read, and that
+    keeps the kernel's process, so how it ended is known after nbclient has let go of it."""
 
     owner: int | None = None
+    launched = None  # the Popen of the kernel's (sandbox's) process
+
+    async def start_kernel(self, **kwargs) -> None:
+        await super().start_kernel(**kwargs)
+        self.launched = getattr(self.provisioner, "process", None)
 
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
