@@ -147,8 +147,10 @@ class Cgroup:
                     for line in (folder / name).read_text().splitlines():
                         key, _, value = line.partition(" ")
                         counts[key] = int(value or 0)
-            if (folder / "memory.failcnt").exists():
-                counts["max"] = int((folder / "memory.failcnt").read_text() or 0)
+            if (folder / "memory.failcnt").exists():  # cgroup v1: the limit was hit, by count or by high mark
+                limit = int((folder / "memory.limit_in_bytes").read_text())
+                counts["max"] = int((folder / "memory.failcnt").read_text() or 0) + (
+                    int((folder / "memory.max_usage_in_bytes").read_text()) >= limit)
             if counts.get("oom_kill", 0) > 0 and counts.get("max", 0) > 0:
                 return True
         return False
