@@ -415,14 +415,18 @@ def test_nothing_outlives_course_grade_killed_with_sigkill(tmp_path):
     looping.cells.insert(1, nbformat.v4.new_code_cell(  # os._exit disabled: ipykernel's own parent watch cannot end it
         f"import os, time\nos._exit = lambda *a, **k: None\nwhile True:\n    time.sleep(0.1)  # {TOKEN}", id="loop"))
     write_submission(tmp_path / "subs", "looper", {NB03: looping})
-    grader = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", str(tmp_path / "subs"), "--course",
-                               str(tmp_path / "course"), "--quiet"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    log = tmp_path / "grader.log"
+    with log.open("wb") as output:
+        grader = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", str(tmp_path / "subs"), "--course",
+                                   str(tmp_path / "course")], stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while not _processes_with("autograder.sandbox.kernel") and time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while (not _processes_with("autograder.sandbox.kernel") and grader.poll() is None
+               and time.monotonic() < deadline):
             time.sleep(0.2)
-        assert _processes_with("autograder.sandbox.kernel"), "the kernel never started"
+        assert _processes_with("autograder.sandbox.kernel"), (
+            f"the kernel never started (grader exit {grader.poll()}); the grader printed:\n"
+            f"{log.read_text(errors='replace')[-3000:]}")
         time.sleep(1)
         grader.send_signal(signal.SIGKILL)
         grader.wait()
