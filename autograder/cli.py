@@ -12,7 +12,8 @@ Run ``course VERB --help`` for the options of a verb.
 
 Exit codes of `course grade`: 0 every submission ended with a recorded result; 3 at least one ended in
 "error" (the grader's fault, not the student's: see its reason); 2 nothing was graded (a setting, the
-sandbox or the gradebook is not usable: the message says which); 130 interrupted.
+sandbox, the Dask cluster or the gradebook is not usable: the message says which), or the Dask scheduler
+was lost part way (what was graded is recorded); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from . import report, sandbox
+from .cluster import ClusterUnusable
 from .course import ASSIGNMENT, NOTEBOOKS, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
 from .database import DatabaseSetupError, check_database_url
 from .grading import LMS_FILE_PATTERN, Course, SandboxUnavailable, grade_batch, register_assignment
@@ -45,13 +47,13 @@ def release() -> Path:
 def grade(submissions: Path, *, course: Course, student: str | None = None, jobs: int | None = None,
           timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
           zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True, roster: Path | None = None,
-          zip_time_format: str | None = None) -> int:
+          zip_time_format: str | None = None, scheduler: str | None = None) -> int:
     """Grade ``submissions`` into the course's gradebook and print the summary."""
-    if not quiet:
+    if not quiet and not scheduler:  # on a cluster, the workers' sandbox is described once they are checked
         print(sandbox.describe(sandboxed), file=sys.stderr)
     outcomes = grade_batch(course, submissions, student=student, jobs=jobs, timeout=timeout,
                            cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet, zip_pattern=zip_pattern,
-                           sandboxed=sandboxed, roster=roster, zip_time_format=zip_time_format)
+                           sandboxed=sandboxed, roster=roster, zip_time_format=zip_time_format, scheduler=scheduler)
     store = course.store()
     print(report.summary(store.records(), store.scores()))
     failed = [o for o in outcomes if o.status == "error"]
@@ -156,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("submissions", type=Path, help="folder of <student>/logistic_regression/ folders, or a zip")
     g.add_argument("--student", help="grade (or regrade) only this student")
     g.add_argument("--jobs", type=_at_least(1, int), help="submissions graded at once (default: the number of cores)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://HOST:8786) instead of on this machine; see docs/scaling.md (needs pip install -e "
+                   "'.[cluster]')")
     g.add_argument("--timeout", type=_at_least(1, float), default=900.0,
                    help="seconds all cells of one notebook may take together (default 900)")
     g.add_argument("--cell-timeout", type=_at_least(1, int), default=300, help="seconds per cell (default 300)")
@@ -195,12 +200,15 @@ def main(argv: list[str] | None = None) -> int:
         release()
         return 0
     if args.verb == "grade":
+        if args.scheduler and args.jobs:
+            parser.error("--jobs is for grading on this machine; on a cluster (--scheduler) its workers' threads "
+                         "set how many submissions are graded at once")
         try:
             return grade(args.submissions, course=course, student=args.student, jobs=args.jobs,
                          timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory,
                          quiet=args.quiet, zip_pattern=args.zip_pattern, sandboxed=not args.unsandboxed,
-                         roster=args.roster, zip_time_format=args.zip_time_format)
-        except (SandboxUnavailable, StoreError) as exc:
+                         roster=args.roster, zip_time_format=args.zip_time_format, scheduler=args.scheduler)
+        except (SandboxUnavailable, StoreError, ClusterUnusable) as exc:
             print(f"course grade: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE
         except KeyboardInterrupt:

@@ -6,10 +6,15 @@ warm, pre-imported process per job slot) runs nbgrader's ``Autograde`` with the 
 then copies the scores into the real gradebook in one transaction and swaps the autograded folder in,
 so a regrade either replaces the old result or leaves it untouched. A submission that cannot be graded
 still gets a recorded result and a reason; a failing submission never stops the others.
+
+With ``scheduler`` (``course grade --scheduler tcp://HOST:8786``) the same steps run on a Dask cluster
+(:mod:`autograder.cluster`): this process prepares each submission and commits each result, and the
+workers grade. Both paths share :func:`prepare`, :func:`grade_prepared` and :func:`settle`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -18,8 +23,9 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .course import (
@@ -110,13 +116,22 @@ def register_assignment(root: Path, db_url: str, release_dir: Path | None = None
 
 @dataclass
 class Outcome:
-    """What happened to one submission in a batch."""
+    """What happened to one submission in a batch (the record itself is in the gradebook)."""
 
     student: str
     status: str
     reason: str = ""
     seconds: float = 0.0
-    record: dict = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    """Grading one submission failed through no fault of the student's: why, how long it took, the log's end."""
+
+    student: str
+    reason: str
+    seconds: float = 0.0
+    log: str = ""
 
 
 class SandboxUnavailable(Exception):
@@ -126,26 +141,34 @@ class SandboxUnavailable(Exception):
 def grade_batch(course: Course, submissions: Path, *, student: str | None = None, jobs: int | None = None,
                 timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
                 zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True, roster: Path | None = None,
-                zip_time_format: str | None = None) -> list[Outcome]:
+                zip_time_format: str | None = None, scheduler: str | None = None) -> list[Outcome]:
     """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``.
 
     ``sandboxed=False`` runs learners' code without the OS sandbox: for trusted submissions only, and
-    recorded with every result.
+    recorded with every result. ``scheduler`` (a Dask scheduler's address) grades on that cluster's
+    workers instead of ``jobs`` local processes (see :mod:`autograder.cluster` and docs/scaling.md).
     """
     from . import sandbox
     from .report import progress
 
-    if sandboxed and (reason := sandbox.unavailable()):
-        raise SandboxUnavailable(f"cannot grade safely: {reason}. Install it, or pass --unsandboxed to grade "
-                                 f"trusted submissions without the OS sandbox")
-    sandbox.cgroups.sweep()  # the cgroups an earlier, killed run left behind
+    client = None
+    if scheduler:  # learners' code runs on the workers: they are checked, this machine needs no sandbox
+        from . import cluster
+
+        client = cluster.connect(scheduler, sandboxed, quiet=quiet)
+    else:
+        if sandboxed and (reason := sandbox.unavailable()):
+            raise SandboxUnavailable(f"cannot grade safely: {reason}. Install it, or pass --unsandboxed to grade "
+                                     f"trusted submissions without the OS sandbox")
+        sandbox.cgroups.sweep()  # the cgroups an earlier, killed run left behind
 
     # nbgrader's own gradebook code warns about rows SQLAlchemy adds lazily; they are not the instructor's concern
     warnings.filterwarnings("ignore", message="Object of type .* not in session", category=RuntimeWarning)
-    course.root.mkdir(parents=True, exist_ok=True)
-    sweep_temporary()  # what an earlier, killed run left in the temporary folder
-    batch = temporary_folder("course-grade-")
+    batch = None
     try:
+        course.root.mkdir(parents=True, exist_ok=True)
+        sweep_temporary()  # what an earlier, killed run left in the temporary folder
+        batch = temporary_folder("course-grade-")
         intake_notes: dict[str, list[str]] = {}
         folders = collect(submissions, batch / "unpacked", zip_pattern, intake_notes,
                           load_roster(roster) if roster else None, zip_time_format)
@@ -153,51 +176,75 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
             folders = {s: p for s, p in folders.items() if s == student}
             if not folders:
                 raise SystemExit(f"no submission for student {student!r} in {submissions}")
-        jobs = jobs or max(1, os.cpu_count() or 1)
-        blas_threads = max(1, (os.cpu_count() or 1) // jobs)
         settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb,
                     "sandboxed": sandboxed}
-        env = dict(os.environ, OMP_NUM_THREADS=str(blas_threads), OPENBLAS_NUM_THREADS=str(blas_threads),
-                   MKL_NUM_THREADS=str(blas_threads), PYTHONDONTWRITEBYTECODE="1")
         budget = timeout * len(NOTEBOOK_NAMES) + _verify_budget() + 120  # wall seconds for one submission
-        workers: queue.SimpleQueue[WarmWorker] = queue.SimpleQueue()
-        started = [WarmWorker(env, batch / f"warm-worker-{i}.log") for i in range(min(jobs, len(folders)))]
-        for worker in started:
+        jobs = jobs or max(1, os.cpu_count() or 1)
+        warm = [] if client else [WarmWorker(_worker_environment(jobs), batch / f"warm-worker-{i}.log")
+                                  for i in range(min(jobs, len(folders)))]
+        for worker in warm:
             worker.start()  # they import while the gradebook is checked and the first submissions prepared
-            workers.put(worker)
-        outcomes: list[Outcome] = []
-
-        def one(item):
-            name, folder = item
-            worker = workers.get()
-            try:
-                return _grade_one(course, store, name, folder, batch, template, settings, worker, budget,
-                                  intake_notes.get(name, []))
-            finally:
-                workers.put(worker)
-
         store = course.store()
-        pool = ThreadPoolExecutor(max_workers=jobs)
         bar = None
+        outcomes: list[Outcome] = []
         try:
             template = assignment_gradebook()
             _ensure_registered(course, store, template)
             bar = progress(len(folders), quiet=quiet)
-            for future in as_completed([pool.submit(one, item) for item in sorted(folders.items())]):
-                outcome = future.result()
-                outcomes.append(outcome)
-                bar.step(outcome.student, outcome.status)
-        finally:  # also on Ctrl-C: nothing more starts, and what runs is stopped (its earlier result stays)
-            pool.shutdown(wait=False, cancel_futures=True)
-            for worker in started:
+            if client is not None:
+                graded = cluster.grade(client, store, folders, intake_notes, batch, settings, budget)
+            else:
+                graded = _grade_locally(store, folders, intake_notes, batch, template, settings, budget, warm)
+            with contextlib.closing(graded):  # stopped at once on Ctrl-C, wherever it comes
+                for outcome in graded:  # each committed as it comes: only its outcome is kept here
+                    outcomes.append(outcome)
+                    bar.step(outcome.student, outcome.status)
+        finally:
+            for worker in warm:
                 worker.close()
-            pool.shutdown(wait=True)
             store.close()
             if bar is not None:
                 bar.close()
     finally:
-        shutil.rmtree(batch, ignore_errors=True)
+        if client is not None:
+            client.close()
+        if batch is not None:
+            shutil.rmtree(batch, ignore_errors=True)
     return sorted(outcomes, key=lambda outcome: outcome.student)
+
+
+def _worker_environment(jobs: int) -> dict[str, str]:
+    """The environment of a warm worker when ``jobs`` submissions are graded at once: its share of BLAS threads."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    return dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+                PYTHONDONTWRITEBYTECODE="1")
+
+
+def _grade_locally(store: Store, folders: dict[str, Path], intake_notes: dict[str, list[str]], batch: Path,
+                   template: Path, settings: dict, budget: float, warm: list[WarmWorker]) -> Iterator[Outcome]:
+    """Grade on this machine, one thread per warm worker; yield each outcome once committed."""
+    workers: queue.SimpleQueue[WarmWorker] = queue.SimpleQueue()
+    for worker in warm:
+        workers.put(worker)
+
+    def one(item):
+        name, folder = item
+        worker = workers.get()
+        try:
+            return _grade_one(store, name, folder, batch, template, settings, worker, budget,
+                              intake_notes.get(name, []))
+        finally:
+            workers.put(worker)
+
+    pool = ThreadPoolExecutor(max_workers=len(warm))
+    try:
+        for future in as_completed([pool.submit(one, item) for item in sorted(folders.items())]):
+            yield future.result()
+    finally:  # also on Ctrl-C: nothing more starts, and what runs is stopped (its earlier result stays)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in warm:
+            worker.close()
+        pool.shutdown(wait=True)
 
 
 def assignment_gradebook() -> Path:
@@ -236,47 +283,79 @@ def _ensure_registered(course: Course, store: Store, template: Path) -> None:
             store.set_registered_tests_version(tests_version())
 
 
-def _grade_one(course, store: Store, student, folder, batch, template, settings, worker: WarmWorker,
-               budget: float, intake_notes: list[str]) -> Outcome:
+def _grade_one(store: Store, student: str, folder: Path, batch: Path, template: Path, settings: dict,
+               worker: WarmWorker, budget: float, intake_notes: list[str]) -> Outcome:
+    """Grade one submission on this machine and commit its result (or its fault)."""
     started = time.monotonic()
     workspace = batch / f"w-{student}"
-    submitted = workspace / "submitted" / student / ASSIGNMENT
     try:
-        notes = intake_notes + prepare_submission(folder, submitted)
-    except OSError as exc:
-        notes = [*intake_notes, f"the submission folder could not be read ({exc})"]
-        submitted.mkdir(parents=True, exist_ok=True)
-    try:
-        if not any(submitted.glob("*.ipynb")):  # nothing nbgrader could open: the result is zero, with the reasons
-            record = _record(student, "graded with problems", "; ".join(notes), time.monotonic() - started, settings)
-            store.commit(SubmissionResult(student, record))
-            return Outcome(student, record["status"], record["reason"], record["seconds"], record)
-        (workspace / "settings.json").write_text(json.dumps(settings))
-        log = workspace / "worker.log"
-        for attempt in (1, 2):  # a fault that is not the student's (kernel killed from outside, crash) gets a retry
-            shutil.rmtree(workspace / "autograded", ignore_errors=True)
-            shutil.copy(template, workspace / "gradebook.db")
-            code, problem = worker.grade(workspace, student, log, budget=budget)
-            fault = _grader_fault(code, log)
-            if fault is None:
-                break
-            problem = f"{fault} (tried {attempt} times)"
-        if code and not problem:
-            problem = f"the grader failed on this submission (exit code {code})"
-        seconds = time.monotonic() - started
-        autograded = workspace / "autograded" / student / ASSIGNMENT
-        if problem or not autograded.is_dir():
-            problem = problem or "nbgrader produced no graded notebook"
-            log_tail = log.read_text(errors="replace")[-20000:] if log.exists() else ""
-            return _record_error(store, student, "; ".join([*notes, problem]), seconds, settings, log_tail)
-        record = _build_record(student, autograded, notes, seconds)
-        record["sandboxed"] = settings["sandboxed"]
-        store.commit(read_workspace(f"sqlite:///{workspace / 'gradebook.db'}", autograded, student, record))
-    except StoreError as exc:
-        return _record_error(store, student, str(exc), time.monotonic() - started, settings, "")
+        notes = prepare(folder, workspace / "submitted" / student / ASSIGNMENT, intake_notes)
+        result = ungradable(workspace, student, notes, started, settings) or \
+            grade_prepared(workspace, student, template, settings, worker, budget, notes, started)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
-    return Outcome(student, record["status"], record["reason"], seconds, record)
+    return settle(store, result, settings)
+
+
+def prepare(folder: Path, submitted: Path, intake_notes: list[str]) -> list[str]:
+    """Copy a submission, checked and repaired, into ``submitted``; return the notes for its record."""
+    try:
+        return intake_notes + prepare_submission(folder, submitted)
+    except OSError as exc:
+        submitted.mkdir(parents=True, exist_ok=True)
+        return [*intake_notes, f"the submission folder could not be read ({exc})"]
+
+
+def ungradable(workspace: Path, student: str, notes: list[str], started: float,
+               settings: dict) -> SubmissionResult | None:
+    """The result of a submission with no notebook nbgrader could open (zero, with the reasons), or None."""
+    if any((workspace / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
+        return None
+    return SubmissionResult(student, _record(student, "graded with problems", "; ".join(notes),
+                                             time.monotonic() - started, settings))
+
+
+def grade_prepared(workspace: Path, student: str, template: Path, settings: dict, worker: WarmWorker,
+                   budget: float, notes: list[str], started: float) -> SubmissionResult | Fault:
+    """Grade the submission prepared in ``workspace/submitted/<student>/<assignment>/`` with ``worker``.
+
+    Runs where the grading runs (this machine, or a Dask worker); writes only inside ``workspace`` and
+    returns the result to commit, or the fault to record. A fault that is not the student's (the grading
+    process killed from outside, a crash) gets a second try first.
+    """
+    (workspace / "settings.json").write_text(json.dumps(settings))
+    log = workspace / "worker.log"
+    for attempt in (1, 2):
+        shutil.rmtree(workspace / "autograded", ignore_errors=True)
+        shutil.copy(template, workspace / "gradebook.db")
+        code, problem = worker.grade(workspace, student, log, budget=budget)
+        fault = _grader_fault(code, log)
+        if fault is None:
+            break
+        problem = f"{fault} (tried {attempt} times)"
+    if code and not problem:
+        problem = f"the grader failed on this submission (exit code {code})"
+    seconds = time.monotonic() - started
+    autograded = workspace / "autograded" / student / ASSIGNMENT
+    if problem or not autograded.is_dir():
+        problem = problem or "nbgrader produced no graded notebook"
+        log_tail = log.read_text(errors="replace")[-20000:] if log.exists() else ""
+        return Fault(student, "; ".join([*notes, problem]), seconds, log_tail)
+    record = _build_record(student, autograded, notes, seconds)
+    record["sandboxed"] = settings["sandboxed"]
+    return read_workspace(f"sqlite:///{workspace / 'gradebook.db'}", autograded, student, record)
+
+
+def settle(store: Store, result: SubmissionResult | Fault, settings: dict) -> Outcome:
+    """Commit a result, or record a fault keeping the earlier result whole: the one write per submission."""
+    if isinstance(result, Fault):
+        return _record_error(store, result.student, result.reason, result.seconds, settings, result.log)
+    record = result.record
+    try:
+        store.commit(result)
+    except StoreError as exc:
+        return _record_error(store, result.student, str(exc), record["seconds"], settings, "")
+    return Outcome(result.student, record["status"], record["reason"], record["seconds"])
 
 
 def _grader_fault(code: int | None, log: Path) -> str | None:
@@ -302,8 +381,8 @@ def _record_error(store: Store, student: str, reason: str, seconds: float, setti
     try:
         kept = store.mark_error(student, record)
     except StoreError as exc:  # the gradebook itself failed: the outcome is still reported
-        return Outcome(student, "error", f"{reason}; and it could not be recorded: {exc}", seconds, record)
-    return Outcome(student, "error", f"{reason} (the earlier result is kept)" if kept else reason, seconds, record)
+        return Outcome(student, "error", f"{reason}; and it could not be recorded: {exc}", seconds)
+    return Outcome(student, "error", f"{reason} (the earlier result is kept)" if kept else reason, seconds)
 
 
 def _verify_budget() -> float:

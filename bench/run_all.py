@@ -6,7 +6,9 @@ Nothing is asserted: the figures are compared with the targets in docs/benchmark
 --quick uses small sizes (notebook 03 only, 4 submissions, fewer repeats) to see that everything runs.
 The dataset is the shipped one (datasets/), or the original when CATVNONCAT_DIR is set; the training
 benchmark measures the original too when it is set. Most of the time goes to grading_throughput.py
-(20 submissions of notebook 03, 2 repeats, plain and two variants of ours: about 8 minutes on 2 cores).
+(20 submissions of notebook 03, 2 repeats, plain and two variants of ours: about 8 minutes on 2 cores)
+and cluster_overhead.py (needs dask; its 500-submission memory run alone takes about half an hour on
+2 cores).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ FULL = [
     ["grading_throughput.py"],
     ["grading_throughput.py", "--notebook", "all", "--n", "6", "--threads", "1"],
     ["sandbox_cost.py"],
+    ["cluster_overhead.py"],
 ]
 QUICK = [
     ["training_speed.py", "--repeats", "2"],
@@ -33,6 +36,7 @@ QUICK = [
     ["headroom.py", "--repeats", "1", "--profile"],
     ["grading_throughput.py", "--n", "4", "--notebook", "03", "--repeats", "1"],
     ["sandbox_cost.py", "--n", "2", "--notebook", "03", "--repeats", "1"],
+    ["cluster_overhead.py", "--n", "2", "--notebook", "03", "--rounds", "1", "--memory-n", "4", "--memory-small", "2"],
 ]
 
 
