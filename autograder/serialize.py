@@ -128,6 +128,8 @@ def _decode(obj: Any, depth: int = 0) -> Any:
         if obj["dtype"] not in _DTYPES:
             raise ValueError(f"unsupported dtype {obj['dtype']!r}")
         shape = tuple(int(n) for n in obj["shape"])
+        if any(n < 0 for n in shape):
+            raise ValueError("negative array dimension")
         raw = base64.b64decode(obj["data"], validate=True)
         array = np.frombuffer(raw, dtype=np.dtype(obj["dtype"])).reshape(shape).copy()
         if tag == "npscalar":
