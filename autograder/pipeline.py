@@ -103,6 +103,15 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+def _points(value) -> float | None:
+    """A cell's points as a finite number, or None when the metadata holds anything else."""
+    try:
+        points = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return points if math.isfinite(points) else None
+
+
 class RestoreGradedCells(NbGraderPreprocessor):
     """Put back the nbgrader flags (grade, solution, locked, points) of every known cell.
 
@@ -138,8 +147,8 @@ class RestoreGradedCells(NbGraderPreprocessor):
                 present.add(name)
                 wanted = {"grade": name in points, "solution": name in solutions, "locked": sources[name].locked}
                 changed = [key for key, value in wanted.items() if bool(meta.get(key)) != value]
-                if name in points and float(meta.get("points", -1)) != float(points[name]):
-                    changed.append("points")
+                if name in points and _points(meta.get("points")) != float(points[name]):
+                    changed.append("points")  # also a value that is not a number at all, such as "many"
                 if changed:
                     notes.append(f"cell {name}: restored its {', '.join(changed)} setting")
                     record["edited_tests"] = True

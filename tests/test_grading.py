@@ -74,6 +74,8 @@ def _hostile_submissions(folder: Path, course_root: Path | None = None) -> None:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade_id") == "test_propagate":
             meta["grade"] = False
+        if meta.get("grade_id") == "test_sigmoid":
+            meta["points"] = "many"  # not a number: restored, never a crash that zeroes the notebook
         if meta.get("grade_id") == "test_predict":
             meta["grade_id"] = "renamed"
             cell.source = "print('all good')"
@@ -191,6 +193,7 @@ def test_edited_test_cells_are_restored_and_scored(batch):
     _, _, records, scores = batch
     assert scores["edited_test_cells"]["total"] == FULL_03
     assert records["edited_test_cells"]["status"] == "tampering suspected"
+    assert "cell test_sigmoid: restored its points setting" in records["edited_test_cells"]["reason"]
 
 
 def _graded_outputs(course, student: str) -> dict[str, str]:
