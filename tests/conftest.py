@@ -11,6 +11,13 @@ pytest_plugins = ["pg_cluster"]  # the throwaway PostgreSQL server (tests/pg_clu
 
 ORIGINAL_DIR = os.environ.get("CATVNONCAT_DIR")
 
+# One token for the whole test session, inherited by every grader process the tests start (outside the
+# sandboxes): a test that looks for "its" graders and kernels in /proc recognises them by it, and never
+# touches another run's. One per session, set once: two modules each setting their own would leave only
+# the last one imported in force, and the other module would find none of its processes.
+RUN_TOKEN = f"course-tests-{os.getpid()}"
+os.environ["COURSE_TEST_RUN"] = RUN_TOKEN
+
 
 @pytest.fixture
 def original_dataset_dir() -> Path:

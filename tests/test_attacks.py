@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import require_component
+from conftest import RUN_TOKEN, require_component
 
 from autograder import sandbox
 from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, ROOT, SOLUTIONS
@@ -224,7 +224,6 @@ def _grades(db_url: str, student: str) -> list[tuple]:
                       for nb in submission.notebooks for g in nb.grades)
 
 
-os.environ["COURSE_TEST_RUN"] = TOKEN  # inherited by every grader process these tests start, outside the sandboxes
 
 
 def _processes_with(text: str) -> list[str]:
@@ -233,7 +232,7 @@ def _processes_with(text: str) -> list[str]:
     for entry in os.listdir("/proc"):
         try:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            ours = f"COURSE_TEST_RUN={TOKEN}".encode() in Path(f"/proc/{entry}/environ").read_bytes()
+            ours = f"COURSE_TEST_RUN={RUN_TOKEN}".encode() in Path(f"/proc/{entry}/environ").read_bytes()
         except OSError:
             continue
         if text in cmdline and "pytest" not in cmdline and ours:
