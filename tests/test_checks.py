@@ -63,6 +63,9 @@ POLICY_ACCEPTS = [
     (0.25, 0.25), (0.25, np.float64(0.25)), (0.25, np.array(0.25)), (0.25, 0.25 + 1e-9),
     (np.array([[1.0], [2.0]]), np.array([[1.0], [2.0]], dtype=np.float32)),
     ([0.5, 0.25], np.array([0.5, 0.25])), ([0.5, 0.25], (np.float64(0.5), np.array(0.25))),
+    # single precision is judged with the tolerance of float32 arithmetic
+    (np.array([[0.1], [2.0]]), np.array([[0.1 * (1 + 6e-5)], [2.0]], dtype=np.float32)),
+    (0.25, np.float32(0.25 + 2e-6)), ([0.5, 0.25], [np.float32(0.5), np.float32(0.25 * (1 + 6e-5))]),
 ]
 POLICY_REFUSES = [
     (0.25, np.array([0.25]), "single number"),
@@ -75,6 +78,9 @@ POLICY_REFUSES = [
     (np.array([[1.0], [2.0]]), np.array([[5.0], [10.0]]), "m = 5 times too large"),
     (np.array([[1.0], [2.0]]), np.array([[1.0], [np.nan]]), "NaN"),
     ([0.5, 0.25], [0.5], "has 1 entries"),
+    (np.array([[0.1], [2.0]]), np.array([[0.1 * (1 + 6e-5)], [2.0]]), "1 of 2 values are wrong \\(at \\[0, 0\\]\\)"),
+    (0.25, 0.3, "cost is wrong: it is larger than expected"),
+    (np.array([[1.0], [2.0]]), np.array([[3.0], [6.0]]), "constant factor"),
 ]
 
 
@@ -86,7 +92,7 @@ def test_policy_accepts(expected, actual):
 @pytest.mark.parametrize(("expected", "actual", "words"), POLICY_REFUSES)
 def test_policy_refuses_with_a_reason(expected, actual, words):
     with pytest.raises(CheckFailure, match=words):
-        compare(expected, actual, Expect("value", m=5))
+        compare(expected, actual, Expect("cost" if "cost" in words else "value", m=5))
 
 
 def test_labels_accept_any_numeric_dtype_and_name_probabilities():

@@ -33,6 +33,15 @@ def _reference(name: str):
         return None
 
 
+def _once(case: Case, key: tuple, compute):
+    """What the reference gives for ``case`` under other settings (``key``), computed once per case: the
+    hints of one failure may ask for it several times, and a sweep over many submissions too."""
+    store = case.__dict__.setdefault("_alternatives", {})
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
 def _same_as(actual, alternative, spec: Expect) -> bool:
     """``actual`` is what a known mistake gives (``alternative``), under the policy's comparison."""
     try:
@@ -72,6 +81,9 @@ def _sigmoid_hint(case, expected, actual):
         return "operator precedence: 1 / 1 + np.exp(-z) divides first; write 1 / (1 + np.exp(-z))"
     if got.shape == z.shape and np.allclose(got, np.exp(-z)):
         return "this is exp(-z), not the sigmoid 1 / (1 + exp(-z))"
+    if got.shape == z.shape and np.allclose(got, (1 - np.exp(-z)) / (1 + np.exp(-z))):
+        return ("this is (1 - exp(-z)) / (1 + exp(-z)), the shape of tanh(z / 2), which runs from -1 to 1: the "
+                "sigmoid has 1 on top, 1 / (1 + np.exp(-z))")
     return None
 
 
@@ -125,11 +137,14 @@ def _propagate_hint(case, expected, actual):
         return "cost has the wrong sign: the cost is -(1/m) Σ [y log a + (1 - y) log(1 - a)]"
     if np.isclose(db, float(np.sum(A - Y))) and X.shape[1] > 1:
         return f'grads["db"] is about m = {X.shape[1]} times too large: did you divide by m?'
+    dw = grads["dw"]
+    if (np.isclose(db, float(np.mean(Y - A))) and type(dw) is np.ndarray and dw.shape == w.shape
+            and np.allclose(dw, -expected[0]["dw"])):
+        return "the gradients have the opposite sign: dz = A - Y, not Y - A (for dw and db)"
     if np.isclose(db, float(np.mean(Y - A))):
         return 'grads["db"] has the opposite sign: use A - Y, not Y - A'
     n, m = X.shape
     rows = (expected[0]["dw"] * m / n, float(expected[1]) * m / n)
-    dw = grads["dw"]
     if (n != m and type(dw) is np.ndarray and dw.shape == rows[0].shape and np.allclose(dw, rows[0])
             and np.isclose(cost, rows[1])):
         return "m is the number of examples, the columns of X: m = X.shape[1], not X.shape[0]"
@@ -138,27 +153,35 @@ def _propagate_hint(case, expected, actual):
         return "b is missing: the activation is A = sigmoid(w.T X + b), with + b"
     if np.isclose(cost, -float(np.mean(Y * np.log(A)))) or np.isclose(cost, -float(np.mean((1 - Y) * np.log(1 - A)))):
         return "the cost is missing a term: it is -(1/m) Σ [y log a + (1 - y) log(1 - a)], both terms"
+    if np.isclose(cost, -float(np.mean(Y * np.log(1 - A) + (1 - Y) * np.log(A)))):
+        return ("the two log terms are swapped: y goes with log(a), and 1 - y with log(1 - a): "
+                "-(1/m) Σ [y log a + (1 - y) log(1 - a)]")
     return None
 
 
 # -- optimize ---------------------------------------------------------------------------------------
-def _optimize_cases(rng):
-    cases = []
-    for keyword in (True, False):
-        n, m = int(rng.integers(2, 7)), int(rng.integers(4, 12))
-        w = rng.normal(0, 0.3, (n, 1)).round(3)
-        args = (w, float(rng.normal(0, 0.3)), _data(rng, n, m), _labels(rng, m))
-        iterations, rate = int(rng.integers(101, 420)), float(rng.uniform(0.005, 0.05))
-        if keyword:
-            cases.append(Case(args, {"num_iterations": iterations, "learning_rate": rate}))
-        else:
-            cases.append(Case((*args, iterations, rate)))
-    # integer w and b, as initialize_with_zeros may give them (the policy accepts integer zeros): model
-    # passes them on to optimize, so optimize must cope (w -= ... on an integer copy does not)
+def _optimize_inputs(rng, scale: float = 0.3):
     n, m = int(rng.integers(2, 7)), int(rng.integers(4, 12))
-    args = (rng.integers(-1, 2, (n, 1)), int(rng.integers(-1, 2)), _data(rng, n, m), _labels(rng, m))
-    cases.append(Case(args, {"num_iterations": int(rng.integers(101, 250)), "learning_rate": 0.01}))
-    return cases
+    m += m == n  # never square: a b updated with dw then fails in its shape, not in an error
+    w = rng.normal(0, scale, (n, 1)).round(3)
+    return w, float(rng.normal(0, scale)), _data(rng, n, m), _labels(rng, m)
+
+
+def _optimize_cases(rng):
+    """Float weights only (the signature promises no integer ones); three kinds of run.
+
+    First two updates with a large step, where most slips in the loop already show and can be told apart
+    (a step short or too many, gradients never recomputed, b updated with dw); then a long run
+    (more than 100 iterations, so that several costs are recorded); then a run on float32 data, as the
+    notebook's section 11 does, judged within float32's tolerance.
+    """
+    short = Case(_optimize_inputs(rng, 0.5), {"num_iterations": 2, "learning_rate": float(rng.uniform(0.1, 0.5))})
+    long = Case(_optimize_inputs(rng), {"num_iterations": int(rng.integers(101, 160)),
+                                        "learning_rate": float(rng.uniform(0.01, 0.05))})
+    w, b, X, Y = _optimize_inputs(rng)
+    single = Case((w.astype(np.float32), b, X.astype(np.float32), Y.astype(np.float32),
+                   int(rng.integers(10, 60)), float(rng.uniform(0.01, 0.1))))
+    return [short, long, single]
 
 
 def _optimize_expect(case):
@@ -185,7 +208,8 @@ def _optimize_mistake(case, actual) -> str | None:
     params_spec = spec.items[0]
 
     def params(n, r):
-        return optimize(w.copy(), b, X, Y, num_iterations=n, learning_rate=r)[0]
+        return _once(case, ("optimize", n, r),
+                     lambda: optimize(w.copy(), b, X, Y, num_iterations=n, learning_rate=r)[0])
 
     if rate != 1 and _same_as(actual[0], params(iterations, 1.0), params_spec):
         return "the update ignores learning_rate: w = w - learning_rate * dw, and b likewise"
@@ -210,10 +234,18 @@ def _optimize_hint(case, expected, actual):
     costs = actual[2] if isinstance(actual, tuple | list) and len(actual) == 3 else None
     if isinstance(costs, list | tuple) and len(costs) == iterations and iterations > 1:
         return "costs has one entry per iteration: record the cost only every 100 iterations (i % 100 == 0)"
+    params = actual[0] if isinstance(actual, tuple | list) and len(actual) == 3 else None
+    b = params.get("b") if isinstance(params, dict) else None
+    if isinstance(b, np.ndarray) and b.size > 1:
+        return (f'params["b"] became an array of shape {b.shape}: b is one number, updated with db '
+                f"(is it updated with dw, the gradient of w, by mistake?)")
     if isinstance(actual, tuple | list) and len(actual) == 3:
         mistake = _optimize_mistake(case, actual)
         if mistake:
             return mistake
+    if isinstance(costs, list | tuple | np.ndarray) and len(costs) == 0 and len(expected[2]) > 0:
+        return ("costs is empty: record the cost every 100 iterations, starting at i = 0: "
+                "if i % 100 == 0: costs.append(cost)")
     try:
         values = [float(np.squeeze(c)) for c in costs]
     except (TypeError, ValueError):
@@ -227,18 +259,28 @@ def _optimize_hint(case, expected, actual):
 
 # -- predict ----------------------------------------------------------------------------------------
 def _predict_cases(rng):
+    """Each case holds examples placed so that the usual slips give labels different from the right ones, and
+    from each other's: without b, the 0.5 threshold applied to z instead of A, flipped, all one label, only
+    the first example labelled.
+
+    The examples are set by their z = w.x + b (x a multiple of w): z = 0.25 (a probability above 0.5, but
+    z < 0.5), z = b/2 (whose label changes when b is left out), one that separates "without b" from
+    "threshold on z" whatever the sign of b, one surely 1 (not the first) and one surely 0.
+    """
     cases = []
     for _ in range(3):
-        n, m = int(rng.integers(2, 9)), int(rng.integers(3, 15))
+        n, m = int(rng.integers(2, 9)), int(rng.integers(6, 15))
         w = rng.normal(0, 1, (n, 1)).round(3)
-        b = round(float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 1.0)), 3)
+        w[0, 0] = w[0, 0] if abs(w[0, 0]) > 0.3 else 0.5  # |w| not tiny: x = z w / |w|^2 stays moderate
+        size = float(rng.uniform(0.3, 0.44)) if rng.random() < 0.5 else float(rng.uniform(0.56, 1.0))
+        b = round(float(rng.choice([-1.0, 1.0])) * size, 3)  # never near 0.5, where two slips would agree
         X = _data(rng, n, m)
-        # Three examples whose labels tell common mistakes apart: one with w.x halfway between 0 and -b (its
-        # label depends on b), one surely 1 that is not the first, and one surely 0, whatever b is.
         sure_one = int(rng.integers(1, m))
-        depends_on_b, sure_zero = rng.permutation([k for k in range(m) if k != sure_one])[:2]
-        for column, wx in ((depends_on_b, -b / 2), (sure_one, abs(b) + 1), (sure_zero, -abs(b) - 1)):
-            X[:, column] = (w[:, 0] * wx / max(float(np.sum(w * w)), 1e-6)).round(3)
+        others = [int(k) for k in rng.permutation([k for k in range(m) if k != sure_one])]
+        separator = (0.5 + b) / 2 if b > 0 else -abs(b) - 2  # between 0.5 and b: tells "no b" from "z > 0.5"
+        for column, z in zip([*others[:4], sure_one], (0.25, b / 2, separator, -abs(b) - 1, abs(b) + 1),
+                             strict=True):
+            X[:, column] = (w[:, 0] * (z - b) / float(np.sum(w * w))).round(3)
         cases.append(Case((w, b, X)))
     return cases
 
@@ -248,8 +290,11 @@ def _predict_hint(case, expected, actual):
     if type(actual) is not np.ndarray or actual.shape != expected.shape or actual.dtype.kind not in "biuf":
         return None  # the policy's message about the type or shape comes first
     got = actual.astype(float)
-    reference = _reference("predict")
-    if reference is not None and np.array_equal(got, reference(w, 0.0, X)):
+    z = np.dot(np.reshape(w, (-1, 1)).T, X) + b
+    if np.array_equal(got, (z > 0.5).astype(float)):
+        return ("the 0.5 threshold is for the probabilities A = sigmoid(z), not for z = w.T X + b itself: "
+                "compare A > 0.5 (which is the same as z > 0)")
+    if np.array_equal(got, (z - b > 0).astype(float)):
         return "b is missing: the probabilities are A = sigmoid(w.T X + b), with + b"
     m = expected.shape[1]
     if m > 1 and got[0, 0] == expected[0, 0] and not got[0, 1:].any() and expected[0, 1:].any():
@@ -266,7 +311,8 @@ def _model_cases(rng):
     y_train, y_test = _labels(rng, m_train), _labels(rng, m_test)
     x_train = (_data(rng, n, m_train) + shift * (2 * y_train - 1)).round(3)
     x_test = (_data(rng, n, m_test) + shift * (2 * y_test - 1)).round(3)
-    iterations, rate = int(rng.integers(101, 330)), float(rng.uniform(0.005, 0.1))
+    # more than 100 iterations (two costs), and a learning rate far from optimize's default (0.009)
+    iterations, rate = int(rng.integers(101, 170)), float(rng.uniform(0.03, 0.1))
     return [Case((x_train, y_train, x_test, y_test), {"num_iterations": iterations, "learning_rate": rate})]
 
 
@@ -283,8 +329,12 @@ def _model_hint(case, expected, actual):
         return None
     x_train, y_train, x_test, y_test = case.args
     try:
-        swapped = np.array_equal(actual["Y_prediction_train"], expected["Y_prediction_test"])
-        if swapped and x_train.shape != x_test.shape:
+        test_is_train = np.array_equal(actual["Y_prediction_test"], expected["Y_prediction_train"])
+        train_is_test = np.array_equal(actual["Y_prediction_train"], expected["Y_prediction_test"])
+        if test_is_train and train_is_test and x_train.shape != x_test.shape:
+            return ('the two predictions are swapped: d["Y_prediction_test"] is predict(w, b, X_test), and '
+                    'd["Y_prediction_train"] is predict(w, b, X_train)')
+        if train_is_test and x_train.shape != x_test.shape:
             return 'd["Y_prediction_train"] holds predictions for the test set: predict on X_train for it'
         costs = actual["costs"]
         if len(costs) == len(expected["costs"]) and not np.isclose(float(costs[0]), float(expected["costs"][0])):
@@ -295,7 +345,14 @@ def _model_hint(case, expected, actual):
             mistake = _model_mistake(case, w) if plain else None
             if mistake:
                 return mistake
-            if plain and not w.any():
+            trained = len(costs) == len(expected["costs"]) and np.allclose(
+                np.asarray(costs, dtype=float).ravel(), np.asarray(expected["costs"], dtype=float).ravel())
+            if plain and not w.any() and len(costs) > 1 and np.allclose(np.asarray(costs, dtype=float),
+                                                                         float(expected["costs"][0])):
+                return ("w and b never moved, and the cost never changed: optimize trained with a learning rate of "
+                        "0. Are the arguments given to optimize in its order, (w, b, X, Y, num_iterations, "
+                        "learning_rate, print_cost)? Passing them by name (learning_rate=learning_rate) avoids this")
+            if plain and not w.any() and trained:
                 return ('d["w"] is still the starting zeros: after optimize, take w = params["w"] and '
                         'b = params["b"], and use them for the predictions and in d')
             return ('d["w"] is not the trained w: initialise with initialize_with_zeros, then train with optimize '
@@ -314,7 +371,8 @@ def _model_mistake(case, w: np.ndarray) -> str | None:
     iterations, rate = case.kwargs["num_iterations"], case.kwargs["learning_rate"]
 
     def trained(X, Y, **settings):
-        return optimize(np.zeros((X.shape[0], 1)), 0.0, X, Y, **settings)[0]["w"]
+        return _once(case, ("model", X is x_test, tuple(sorted(settings.items()))),
+                     lambda: optimize(np.zeros((X.shape[0], 1)), 0.0, X, Y, **settings)[0]["w"])
 
     def same(alternative):
         return np.allclose(w, alternative)
@@ -378,18 +436,22 @@ checks = Checks(NOTEBOOK, [
         visible=[Case((_W, _B, _X, _Y), expected=(
             {"dw": np.array([[0.2507153166184082], [-0.06604096325829123]]), "db": -0.12500404500439652},
             0.15900537707692405))],
-        diagnose=_propagate_hint),
+        diagnose=_propagate_hint, calls=("sigmoid",)),
     FunctionCheck(
         "optimize", _optimize_expect, _optimize_cases,
         visible=[Case((_W, _B, _X, _Y), {"num_iterations": 100, "learning_rate": 0.009}, expected=(
             {"w": np.array([[0.8095604646163251], [2.050820199511423]]), "b": 1.5948713189708588},
             {"dw": np.array([[0.1786050467423819], [-0.04840655526979531]]), "db": -0.08888460336847771},
             [0.15900537707692405]))],
-        diagnose=_optimize_hint),
+        diagnose=_optimize_hint, calls=("propagate",), keeps_inputs=True),
     FunctionCheck(
         "predict", lambda case: Expect("Y_prediction", labels=True), _predict_cases,
         visible=[Case((np.array([[0.1124579], [0.23106775]]), -0.3, np.array([[1.0, -1.1, -3.2], [1.2, 2.0, 0.1]])),
-                      expected=np.array([[1.0, 1.0, 0.0]]))],
-        diagnose=_predict_hint),
-    FunctionCheck("model", _model_expect, _model_cases, visible=[_MODEL_EXAMPLE], diagnose=_model_hint),
+                      expected=np.array([[1.0, 1.0, 0.0]])),
+                 # z = 0.25, 0.7, -0.2, 0.45: without b, or with the threshold on z, the labels differ
+                 Case((np.array([[1.0], [-1.0]]), 0.4, np.array([[0.15, 0.5, -0.2, 0.25], [0.3, 0.2, 0.4, 0.2]])),
+                      expected=np.array([[1.0, 1.0, 0.0, 1.0]]))],
+        diagnose=_predict_hint, calls=("sigmoid",)),
+    FunctionCheck("model", _model_expect, _model_cases, visible=[_MODEL_EXAMPLE], diagnose=_model_hint,
+                  calls=("initialize_with_zeros", "optimize", "predict")),
 ], feedback_curve=_FEEDBACK_CURVE)

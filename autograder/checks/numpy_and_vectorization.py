@@ -42,6 +42,9 @@ def _sigmoid_mistake(x: np.ndarray, got: np.ndarray) -> str | None:
             return "this is exp(-x), not the sigmoid 1 / (1 + exp(-x))"
         if _same(got, 1 + np.exp(-x)):
             return "this is 1 + exp(-x): the sigmoid is one divided by it, 1 / (1 + exp(-x))"
+        if _same(got, (1 - np.exp(-x)) / (1 + np.exp(-x))):
+            return ("this is (1 - exp(-x)) / (1 + exp(-x)), the shape of tanh(x / 2), which runs from -1 to 1: "
+                    "the sigmoid has 1 on top, 1 / (1 + exp(-x))")
     return None
 
 
@@ -102,11 +105,11 @@ def _sigmoid_derivative_hint(case, expected, actual):
 
 # -- image2vector ----------------------------------------------------------------------------------
 def _image2vector_cases(rng):
-    cases = []
-    for _ in range(3):
-        shape = tuple(int(n) for n in rng.integers(1, 6, size=3))
-        cases.append(Case((rng.random(shape).round(4),)))
-    return cases
+    # the first picture has every size at least 2, so that a lost or swapped axis always shows; the others
+    # may have sizes of 1 too
+    shapes = [tuple(int(n) for n in rng.integers(2, 6, size=3))]
+    shapes += [tuple(int(n) for n in rng.integers(1, 6, size=3)) for _ in range(2)]
+    return [Case((rng.random(shape).round(4),)) for shape in shapes]
 
 
 def _image2vector_hint(case, expected, actual):
@@ -117,7 +120,7 @@ def _image2vector_hint(case, expected, actual):
         return None
     if got.shape == (n,):
         return (f"the result has shape ({n},) but should be a column vector of shape ({n}, 1): "
-                "reshape to (length * height * depth, 1), with two dimensions")
+                "reshape to (height * width * depth, 1), with two dimensions")
     if got.shape == (1, n) and n > 1:
         return f"the result is a row of shape (1, {n}); it should be a column of shape ({n}, 1)"
     if got.shape == (n, 1) and not np.array_equal(got, expected):
@@ -199,11 +202,14 @@ def _softmax_hint(case, expected, actual):
 
 # -- L1 and L2 -------------------------------------------------------------------------------------
 def _loss_cases(rng):
+    # both labels present and predictions strictly between 0 and 1, so that y - yhat takes both signs: then
+    # a sum without absolute values or squares never equals the right one by chance
     cases = []
     for _ in range(3):
         m = int(rng.integers(3, 20))
         y = (rng.random(m) > 0.5).astype(float)
-        cases.append(Case((rng.random(m).round(3), y)))
+        y[rng.permutation(m)[:2]] = (1.0, 0.0)
+        cases.append(Case((rng.uniform(0.05, 0.95, m).round(3), y)))
     return cases
 
 
@@ -225,6 +231,9 @@ def _l1_hint(case, expected, actual):
         return "this is the mean of |y - yhat|: L1 is the sum, np.sum(np.abs(y - yhat))"
     if math.isclose(float(got), float(np.sum(y - yhat)), rel_tol=RTOL, abs_tol=ATOL):
         return "take the absolute value of each difference before adding them: np.sum(np.abs(y - yhat))"
+    if math.isclose(float(got), float(np.sum((y - yhat) ** 2)), rel_tol=RTOL):
+        return ("this is the sum of the squared differences, the L2 loss: L1 adds the absolute differences, "
+                "np.sum(np.abs(y - yhat))")
     return None
 
 
@@ -246,6 +255,8 @@ def _l2_hint(case, expected, actual):
         return "this is the L1 loss (absolute values): L2 squares each difference, (y - yhat) ** 2"
     if math.isclose(value, float(np.sum(y - yhat) ** 2), rel_tol=RTOL):
         return "square each difference before adding them up, not the sum itself"
+    if math.isclose(value, float(np.sum(y - yhat)), rel_tol=RTOL, abs_tol=ATOL):
+        return "square each difference before adding them up: np.sum((y - yhat) ** 2)"
     return None
 
 
@@ -270,7 +281,7 @@ checks = Checks(NOTEBOOK, [
         "sigmoid_derivative", lambda case: Expect("sigmoid_derivative(x)"), _sigmoid_cases,
         visible=[Case((np.array([1, 2, 3]),),
                       expected=np.array([0.19661193324148185, 0.10499358540350662, 0.045176659730912]))],
-        diagnose=_sigmoid_derivative_hint),
+        diagnose=_sigmoid_derivative_hint, calls=("sigmoid",)),
     FunctionCheck(
         "image2vector", lambda case: Expect("image2vector(image)"), _image2vector_cases,
         visible=[Case((_IMAGE,), expected=np.array(

@@ -379,19 +379,6 @@ def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=Fal
     return {"w": w, "b": b}, {"dw": dw, "db": db}, costs
 ''', expect_hint="range(num_iterations)"),
 
-    Entry(LOGISTIC, "optimize", "optimize/in-place-on-an-integer-copy", '''
-def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
-    w = w.copy()
-    costs = []
-    for i in range(num_iterations):
-        grads, cost = propagate(w, b, X, Y)
-        w -= learning_rate * grads["dw"]
-        b -= learning_rate * grads["db"]
-        if i % 100 == 0:
-            costs.append(cost)
-    return {"w": w, "b": b}, grads, costs
-''', expect_hint="cannot cast"),
-
     Entry(LOGISTIC, "predict", "predict/probabilities", '''
 def predict(w, b, X):
     m = X.shape[1]
@@ -490,4 +477,362 @@ def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0
     return {"costs": costs, "Y_prediction_test": Y_prediction_test, "Y_prediction_train": Y_prediction_train,
             "w": w, "b": b, "learning_rate": learning_rate, "num_iterations": num_iterations}
 ''', expect_hint='params["w"]'),
+
+    # ---------------------------------------------------------------- more 01 numpy and vectorization
+    Entry(NUMPY, "basic_sigmoid", "basic_sigmoid/exp-only", '''
+def basic_sigmoid(x):
+    s = math.exp(-x)
+    return s
+''', expect_hint="this is exp(-x)"),
+    Entry(NUMPY, "basic_sigmoid", "basic_sigmoid/tanh-shaped", '''
+def basic_sigmoid(x):
+    s = (1 - math.exp(-x)) / (1 + math.exp(-x))
+    return s
+''', expect_hint="tanh"),
+
+    Entry(NUMPY, "sigmoid", "sigmoid/precedence", '''
+def sigmoid(x):
+    s = 1 / 1 + np.exp(-x)
+    return s
+''', expect_hint="operator precedence"),
+    Entry(NUMPY, "sigmoid", "sigmoid/tanh-shaped", '''
+def sigmoid(x):
+    e = np.exp(-x)
+    s = (1 - e) / (1 + e)
+    return s
+''', expect_hint="tanh"),
+
+    Entry(NUMPY, "sigmoid_derivative", "sigmoid_derivative/sigmoid-itself", '''
+def sigmoid_derivative(x):
+    s = sigmoid(x)
+    return s
+''', expect_hint="sigmoid(x) itself"),
+    Entry(NUMPY, "sigmoid_derivative", "sigmoid_derivative/one-minus-s", '''
+def sigmoid_derivative(x):
+    s = sigmoid(x)
+    ds = 1 - s
+    return ds
+''', expect_hint="this is 1 - s"),
+
+    Entry(NUMPY, "image2vector", "image2vector/fortran-order", '''
+def image2vector(image):
+    v = image.reshape(-1, 1, order="F")
+    return v
+''', expect_hint="wrong order"),
+    Entry(NUMPY, "image2vector", "image2vector/sizes-of-the-example", '''
+def image2vector(image):
+    v = image.reshape(18, 1)
+    return v
+''', expect_hint="fixed number"),
+    Entry(NUMPY, "image2vector", "image2vector/depth-left-out", '''
+def image2vector(image):
+    v = image.reshape(image.shape[0] * image.shape[1], 1)
+    return v
+''', expect_hint="read the sizes"),
+
+    Entry(NUMPY, "normalize_rows", "normalize_rows/no-keepdims", '''
+def normalize_rows(x):
+    x_norm = np.linalg.norm(x, axis=1)
+    x = x / x_norm
+    return x
+''', expect_hint="keepdims=True"),
+    Entry(NUMPY, "normalize_rows", "normalize_rows/divided-by-row-sums", '''
+def normalize_rows(x):
+    x_norm = np.sum(x, axis=1, keepdims=True)
+    x = x / x_norm
+    return x
+''', expect_hint="divided by its sum"),
+    Entry(NUMPY, "normalize_rows", "normalize_rows/one-norm-for-the-matrix", '''
+def normalize_rows(x):
+    x = x / np.linalg.norm(x)
+    return x
+''', expect_hint="one norm per row"),
+
+    Entry(NUMPY, "softmax", "softmax/exp-only", '''
+def softmax(x):
+    x_exp = np.exp(x)
+    return x_exp
+''', expect_hint="only np.exp(x)"),
+    Entry(NUMPY, "softmax", "softmax/no-exp", '''
+def softmax(x):
+    s = x / np.sum(x, axis=1, keepdims=True)
+    return s
+''', expect_hint="exponential first"),
+
+    Entry(NUMPY, "L1", "L1/squares", '''
+def L1(yhat, y):
+    loss = np.sum((y - yhat) ** 2)
+    return loss
+''', expect_hint="L2 loss"),
+    Entry(NUMPY, "L2", "L2/mean", '''
+def L2(yhat, y):
+    loss = np.mean((y - yhat) ** 2)
+    return loss
+''', expect_hint="mean of the squares"),
+    Entry(NUMPY, "L2", "L2/no-square", '''
+def L2(yhat, y):
+    loss = np.sum(y - yhat)
+    return loss
+''', expect_hint="square each difference"),
+
+    # ---------------------------------------------------------------- more 02 derivatives and gradient descent
+    Entry(DERIVATIVES, "numerical_derivative", "numerical_derivative/backward-for-forward", '''
+def numerical_derivative(f, a, eps=1e-4, method="centred"):
+    if method == "centred":
+        return (f(a + eps) - f(a - eps)) / (2 * eps)
+    if method == "forward":
+        return (f(a) - f(a - eps)) / eps
+    raise ValueError(method)
+''', expect_hint="backward difference"),
+    Entry(DERIVATIVES, "numerical_derivative", "numerical_derivative/centred-over-eps", '''
+def numerical_derivative(f, a, eps=1e-4, method="centred"):
+    if method == "centred":
+        return (f(a + eps) - f(a - eps)) / eps
+    if method == "forward":
+        return (f(a + eps) - f(a)) / eps
+    raise ValueError(method)
+''', expect_hint="twice too large"),
+    Entry(DERIVATIVES, "numerical_derivative", "numerical_derivative/heights-swapped", '''
+def numerical_derivative(f, a, eps=1e-4, method="centred"):
+    if method == "centred":
+        return (f(a - eps) - f(a + eps)) / (2 * eps)
+    if method == "forward":
+        return (f(a) - f(a + eps)) / eps
+    raise ValueError(method)
+''', expect_hint="wrong sign"),
+
+    Entry(DERIVATIVES, "gradient_descent", "gradient_descent/ignores-learning-rate", '''
+def gradient_descent(df, x0, learning_rate, num_iterations):
+    x = x0
+    xs = [x]
+    for _ in range(num_iterations):
+        x = x - df(x)
+        xs.append(x)
+    return xs
+''', expect_hint="ignores the learning rate"),
+    Entry(DERIVATIVES, "gradient_descent", "gradient_descent/slope-at-x0", '''
+def gradient_descent(df, x0, learning_rate, num_iterations):
+    x = x0
+    xs = [x]
+    slope = df(x0)
+    for _ in range(num_iterations):
+        x = x - learning_rate * slope
+        xs.append(x)
+    return xs
+''', expect_hint="always taken at x0"),
+    Entry(DERIVATIVES, "gradient_descent", "gradient_descent/one-update-too-many", '''
+def gradient_descent(df, x0, learning_rate, num_iterations):
+    x = x0
+    xs = [x]
+    for _ in range(num_iterations + 1):
+        x = x - learning_rate * df(x)
+        xs.append(x)
+    return xs
+''', expect_hint="one update too many"),
+    Entry(DERIVATIVES, "gradient_descent", "gradient_descent/x-never-updated", '''
+def gradient_descent(df, x0, learning_rate, num_iterations):
+    xs = [x0]
+    for _ in range(num_iterations):
+        x = x0 - learning_rate * df(x0)
+        xs.append(x0)
+    return xs
+''', expect_hint="x never changes"),
+
+    # ---------------------------------------------------------------- more 03 logistic regression
+    Entry(LOGISTIC, "sigmoid", "sigmoid/tanh-shaped", '''
+def sigmoid(z):
+    s = (1 - np.exp(-z)) / (1 + np.exp(-z))
+    return s
+''', expect_hint="tanh"),
+    Entry(LOGISTIC, "sigmoid", "sigmoid/exp-only", '''
+def sigmoid(z):
+    s = np.exp(-z)
+    return s
+''', expect_hint="this is exp(-z)"),
+
+    Entry(LOGISTIC, "initialize_with_zeros", "initialize_with_zeros/row-w", '''
+def initialize_with_zeros(dim):
+    w = np.zeros((1, dim))
+    b = 0.0
+    return w, b
+''', expect_hint="transpose"),
+    Entry(LOGISTIC, "initialize_with_zeros", "initialize_with_zeros/shape-as-two-arguments", '''
+def initialize_with_zeros(dim):
+    w = np.zeros(dim, 1)
+    b = 0.0
+    return w, b
+''', expect_hint="one tuple"),
+
+    Entry(LOGISTIC, "propagate", "propagate/log-terms-swapped", '''
+def propagate(w, b, X, Y):
+    m = X.shape[1]
+    A = sigmoid(np.dot(w.T, X) + b)
+    cost = -np.sum(Y * np.log(1 - A) + (1 - Y) * np.log(A)) / m
+    dw = np.dot(X, (A - Y).T) / m
+    db = np.sum(A - Y) / m
+    cost = np.squeeze(np.array(cost))
+    return {"dw": dw, "db": db}, cost
+''', expect_hint="log terms are swapped"),
+    Entry(LOGISTIC, "propagate", "propagate/cost-with-one-log-term", '''
+def propagate(w, b, X, Y):
+    m = X.shape[1]
+    A = sigmoid(np.dot(w.T, X) + b)
+    cost = -np.sum(Y * np.log(A)) / m
+    dw = np.dot(X, (A - Y).T) / m
+    db = np.sum(A - Y) / m
+    cost = np.squeeze(np.array(cost))
+    return {"dw": dw, "db": db}, cost
+''', expect_hint="missing a term"),
+    Entry(LOGISTIC, "propagate", "propagate/dw-without-transpose", '''
+def propagate(w, b, X, Y):
+    m = X.shape[1]
+    A = sigmoid(np.dot(w.T, X) + b)
+    cost = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m
+    dw = np.dot(X, A - Y) / m
+    db = np.sum(A - Y) / m
+    cost = np.squeeze(np.array(cost))
+    return {"dw": dw, "db": db}, cost
+''', expect_hint="transpose"),
+    Entry(LOGISTIC, "propagate", "propagate/cost-not-averaged", '''
+def propagate(w, b, X, Y):
+    m = X.shape[1]
+    A = sigmoid(np.dot(w.T, X) + b)
+    cost = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A))
+    dw = np.dot(X, (A - Y).T) / m
+    db = np.sum(A - Y) / m
+    cost = np.squeeze(np.array(cost))
+    return {"dw": dw, "db": db}, cost
+''', expect_hint="times too large"),
+    Entry(LOGISTIC, "propagate", "propagate/cost-as-1x1-array", '''
+def propagate(w, b, X, Y):
+    m = X.shape[1]
+    A = sigmoid(np.dot(w.T, X) + b)
+    cost = -(np.dot(Y, np.log(A).T) + np.dot(1 - Y, np.log(1 - A).T)) / m
+    dw = np.dot(X, (A - Y).T) / m
+    db = np.sum(A - Y) / m
+    return {"dw": dw, "db": db}, cost
+''', expect_hint="single number"),
+    Entry(LOGISTIC, "propagate", "propagate/y-minus-a", '''
+def propagate(w, b, X, Y):
+    m = X.shape[1]
+    A = sigmoid(np.dot(w.T, X) + b)
+    cost = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m
+    dz = Y - A
+    dw = np.dot(X, dz.T) / m
+    db = np.sum(dz) / m
+    cost = np.squeeze(np.array(cost))
+    return {"dw": dw, "db": db}, cost
+''', expect_hint="opposite sign"),
+
+    Entry(LOGISTIC, "optimize", "optimize/b-updated-with-dw", '''
+def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
+    w = copy.deepcopy(w)
+    b = copy.deepcopy(b)
+    costs = []
+    for i in range(num_iterations):
+        grads, cost = propagate(w, b, X, Y)
+        dw = grads["dw"]
+        db = grads["db"]
+        w = w - learning_rate * dw
+        b = b - learning_rate * dw
+        if i % 100 == 0:
+            costs.append(cost)
+    return {"w": w, "b": b}, {"dw": dw, "db": db}, costs
+''', expect_hint="updated with dw"),
+    Entry(LOGISTIC, "optimize", "optimize/costs-never-recorded", '''
+def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
+    w = copy.deepcopy(w)
+    b = copy.deepcopy(b)
+    costs = []
+    for i in range(num_iterations):
+        grads, cost = propagate(w, b, X, Y)
+        dw = grads["dw"]
+        db = grads["db"]
+        w = w - learning_rate * dw
+        b = b - learning_rate * db
+    return {"w": w, "b": b}, {"dw": dw, "db": db}, costs
+''', expect_hint="costs is empty"),
+    Entry(LOGISTIC, "optimize", "optimize/changes-the-callers-w", '''
+def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
+    costs = []
+    for i in range(num_iterations):
+        grads, cost = propagate(w, b, X, Y)
+        w -= learning_rate * grads["dw"]
+        b -= learning_rate * grads["db"]
+        if i % 100 == 0:
+            costs.append(cost)
+    return {"w": w, "b": b}, grads, costs
+''', expect_hint="in place"),
+    Entry(LOGISTIC, "optimize", "optimize/plus-sign", '''
+def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
+    w = copy.deepcopy(w)
+    b = copy.deepcopy(b)
+    costs = []
+    for i in range(num_iterations):
+        grads, cost = propagate(w, b, X, Y)
+        dw = grads["dw"]
+        db = grads["db"]
+        w = w + learning_rate * dw
+        b = b + learning_rate * db
+        if i % 100 == 0:
+            costs.append(cost)
+    return {"w": w, "b": b}, {"dw": dw, "db": db}, costs
+''', expect_hint="uphill"),
+
+    Entry(LOGISTIC, "predict", "predict/threshold-on-z", '''
+def predict(w, b, X):
+    m = X.shape[1]
+    w = w.reshape(X.shape[0], 1)
+    z = np.dot(w.T, X) + b
+    Y_prediction = (z > 0.5).astype(float)
+    return Y_prediction
+''', expect_hint="not for z"),
+    Entry(LOGISTIC, "predict", "predict/all-ones", '''
+def predict(w, b, X):
+    m = X.shape[1]
+    Y_prediction = np.ones((1, m))
+    return Y_prediction
+''', expect_hint="every label is 1"),
+    Entry(LOGISTIC, "predict", "predict/w-not-transposed", '''
+def predict(w, b, X):
+    m = X.shape[1]
+    w = w.reshape(X.shape[0], 1)
+    A = sigmoid(np.dot(w, X) + b)
+    Y_prediction = (A > 0.5).astype(float)
+    return Y_prediction
+''', expect_hint="transpose"),
+
+    Entry(LOGISTIC, "model", "model/arguments-out-of-order", '''
+def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5, print_cost=False):
+    w, b = initialize_with_zeros(X_train.shape[0])
+    params, grads, costs = optimize(w, b, X_train, Y_train, num_iterations, print_cost, learning_rate)
+    w = params["w"]
+    b = params["b"]
+    Y_prediction_test = predict(w, b, X_test)
+    Y_prediction_train = predict(w, b, X_train)
+    return {"costs": costs, "Y_prediction_test": Y_prediction_test, "Y_prediction_train": Y_prediction_train,
+            "w": w, "b": b, "learning_rate": learning_rate, "num_iterations": num_iterations}
+''', expect_hint="in its order"),
+    Entry(LOGISTIC, "model", "model/one-weight-per-example", '''
+def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5, print_cost=False):
+    w, b = initialize_with_zeros(X_train.shape[1])
+    params, grads, costs = optimize(w, b, X_train, Y_train, num_iterations, learning_rate, print_cost)
+    w = params["w"]
+    b = params["b"]
+    Y_prediction_test = predict(w, b, X_test)
+    Y_prediction_train = predict(w, b, X_train)
+    return {"costs": costs, "Y_prediction_test": Y_prediction_test, "Y_prediction_train": Y_prediction_train,
+            "w": w, "b": b, "learning_rate": learning_rate, "num_iterations": num_iterations}
+''', expect_hint="wrong shape"),
+    Entry(LOGISTIC, "model", "model/predictions-swapped", '''
+def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5, print_cost=False):
+    w, b = initialize_with_zeros(X_train.shape[0])
+    params, grads, costs = optimize(w, b, X_train, Y_train, num_iterations, learning_rate, print_cost)
+    w = params["w"]
+    b = params["b"]
+    Y_prediction_test = predict(w, b, X_train)
+    Y_prediction_train = predict(w, b, X_test)
+    return {"costs": costs, "Y_prediction_test": Y_prediction_test, "Y_prediction_train": Y_prediction_train,
+            "w": w, "b": b, "learning_rate": learning_rate, "num_iterations": num_iterations}
+''', expect_hint="swapped"),
 ]

@@ -235,4 +235,97 @@ def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0
     d["Y_prediction_train"] = predict(w, b, X_train).astype(np.int64)
     return d
 '''),
+
+    # ---------------------------------------------------------------- in place on a copy, float32, other styles
+    Entry(LOGISTIC, "optimize", "optimize/in-place-on-a-copy", '''
+def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
+    w = w.copy()
+    costs = []
+    for i in range(num_iterations):
+        grads, cost = propagate(w, b, X, Y)
+        w -= learning_rate * grads["dw"]
+        b -= learning_rate * grads["db"]
+        if i % 100 == 0:
+            costs.append(cost)
+    return {"w": w, "b": b}, grads, costs
+'''),
+    Entry(LOGISTIC, "optimize", "optimize/float32-arithmetic", '''
+def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):
+    w, b = w.astype(np.float32), np.float32(b)
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    rate = np.float32(learning_rate)
+    costs = []
+    for i in range(num_iterations):
+        grads, cost = propagate(w, b, X, Y)
+        w = w - rate * grads["dw"]
+        b = b - rate * grads["db"]
+        if i % 100 == 0:
+            costs.append(cost)
+    return {"w": w, "b": b}, grads, costs
+'''),
+    Entry(LOGISTIC, "propagate", "propagate/float32-arithmetic", '''
+def propagate(w, b, X, Y):
+    w, X, Y = w.astype(np.float32), X.astype(np.float32), Y.astype(np.float32)
+    m = X.shape[1]
+    A = sigmoid(np.dot(w.T, X) + np.float32(b))
+    cost = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m
+    dw = np.dot(X, (A - Y).T) / m
+    db = np.sum(A - Y) / m
+    return {"dw": dw, "db": db}, np.squeeze(cost)
+'''),
+    Entry(LOGISTIC, "sigmoid", "sigmoid/float32", '''
+def sigmoid(z):
+    z = np.asarray(z, dtype=np.float32)
+    s = 1 / (1 + np.exp(-z))
+    return s if s.ndim else s[()]
+'''),
+    Entry(LOGISTIC, "initialize_with_zeros", "initialize_with_zeros/float32-zeros", '''
+def initialize_with_zeros(dim):
+    return np.zeros((dim, 1), dtype=np.float32), 0.0
+'''),
+    Entry(LOGISTIC, "predict", "predict/greater-or-equal", '''
+def predict(w, b, X):
+    A = sigmoid(w.reshape(-1, 1).T @ X + b)
+    return (A >= 0.5).astype(int)
+'''),
+    Entry(LOGISTIC, "predict", "predict/rounded-probabilities", '''
+def predict(w, b, X):
+    A = sigmoid(np.dot(w.T, X) + b)
+    return np.round(A)
+'''),
+    Entry(LOGISTIC, "model", "model/float32-data", '''
+def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5, print_cost=False):
+    X_train, Y_train = X_train.astype(np.float32), Y_train.astype(np.float32)
+    w, b = initialize_with_zeros(X_train.shape[0])
+    params, grads, costs = optimize(w.astype(np.float32), b, X_train, Y_train, num_iterations=num_iterations,
+                                    learning_rate=learning_rate, print_cost=print_cost)
+    w, b = params["w"], params["b"]
+    return {"costs": costs, "w": w, "b": b, "learning_rate": learning_rate, "num_iterations": num_iterations,
+            "Y_prediction_test": predict(w, b, X_test), "Y_prediction_train": predict(w, b, X_train)}
+'''),
+    Entry(NUMPY, "softmax", "softmax/one-shift-for-the-matrix", '''
+def softmax(x):
+    x_exp = np.exp(x - np.max(x))
+    return x_exp / np.sum(x_exp, axis=1, keepdims=True)
+'''),
+    Entry(NUMPY, "normalize_rows", "normalize_rows/sqrt-of-row-dot", '''
+def normalize_rows(x):
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    return x / norms.reshape(-1, 1)
+'''),
+    Entry(NUMPY, "image2vector", "image2vector/flatten-then-column", '''
+def image2vector(image):
+    return image.flatten().reshape(image.size, 1)
+'''),
+    Entry(NUMPY, "sigmoid", "sigmoid/float32", '''
+def sigmoid(x):
+    return 1 / (1 + np.exp(-np.asarray(x, dtype=np.float32)))
+'''),
+    Entry(DERIVATIVES, "gradient_descent", "gradient_descent/float32-steps", '''
+def gradient_descent(df, x0, learning_rate, num_iterations):
+    xs = [np.float32(x0)]
+    for _ in range(num_iterations):
+        xs.append(np.float32(xs[-1] - learning_rate * df(xs[-1])))
+    return xs
+'''),
 ]
