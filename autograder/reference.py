@@ -2,7 +2,8 @@
 
 The solution notebooks are the only place a reference implementation is written. The grader (a
 trusted process) loads them from there to compute expected results; they never enter a learner's
-kernel or the sandbox a learner's function is checked in.
+kernel or the sandbox a learner's function is checked in. Importing this module also lets the checks'
+hints use the reference here (:func:`autograder.checks.use_reference`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 import json
 import types
 
+from .checks import use_reference
 from .course import solution_notebook
 from .notebook_code import NotebookCode, read_code
 
@@ -19,8 +21,7 @@ from .notebook_code import NotebookCode, read_code
 def reference_code(notebook: str) -> NotebookCode:
     """Imports and function definitions of the solution notebook ``notebook``.
 
-    Read as plain JSON: the reference is loaded inside grading kernels (by the hidden tests), where
-    importing nbformat would cost seconds (its jsonschema builds a grammar on import).
+    Read as plain JSON: importing nbformat would cost seconds (its jsonschema builds a grammar on import).
     """
     with open(solution_notebook(notebook), encoding="utf-8") as file:
         return read_code(json.load(file))
@@ -42,3 +43,6 @@ def reference_function(notebook: str, name: str):
         return getattr(module, name)
     except AttributeError:
         raise LookupError(f"the solution notebook {notebook} defines no function {name!r}") from None
+
+
+use_reference(reference_function)

@@ -46,6 +46,27 @@ __all__ = ["Case", "CheckFailure", "Checks", "Expect", "FeedbackCurve", "Functio
 # The MIME type under which the kernel publishes what a learner's function returned on the hidden inputs.
 RETURNED_MIME = "application/vnd.course.returned+json"
 _hidden_inputs: dict[str, str] = {}  # function -> encoded inputs, handed over by the grader for this run
+_reference_lookup: Callable[[str, str], Callable] | None = None  # set by the trusted grader only
+
+
+def use_reference(lookup: Callable[[str, str], Callable]) -> None:
+    """Let hints compare a result with what a known mistake would give (:func:`reference_solution`).
+
+    Called by :mod:`autograder.reference` when the trusted grader loads the solutions. A learner's kernel
+    and the verification sandbox never load them, so there the hints that need it say nothing.
+    """
+    global _reference_lookup
+    _reference_lookup = lookup
+
+
+def reference_solution(notebook: str, name: str) -> Callable | None:
+    """The reference solution's ``name`` where the trusted grader judges a function; None anywhere else."""
+    if _reference_lookup is None:
+        return None
+    try:
+        return _reference_lookup(notebook, name)
+    except Exception:  # no solution notebook here
+        return None
 
 
 class InputChanged(Exception):

@@ -7,11 +7,9 @@ results. Hidden cases draw new shapes, sizes and values on every grading run.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
-from . import Case, Checks, FeedbackCurve, FunctionCheck
+from . import Case, Checks, FeedbackCurve, FunctionCheck, reference_solution
 from .policy import CheckFailure, Expect, compare
 
 NOTEBOOK = "03_logistic_regression_with_a_neural_network_mindset"
@@ -21,16 +19,9 @@ def _reference(name: str):
     """The reference solution's ``name`` where the trusted grader judges a function, else None.
 
     Some hints compare a result with what a known mistake would give, which takes the reference
-    solution. The grader has it loaded (it drew and solved the hidden cases); a learner's kernel does
-    not, and must not: there such a hint says nothing and the policy's own message is shown.
+    solution: only the trusted grader has it (:func:`autograder.checks.reference_solution`).
     """
-    module = sys.modules.get(__name__.rsplit(".", 2)[0] + ".reference")
-    if module is None:
-        return None
-    try:
-        return module.reference_function(NOTEBOOK, name)
-    except Exception:  # no solution notebook here
-        return None
+    return reference_solution(NOTEBOOK, name)
 
 
 def _once(case: Case, key: tuple, compute):

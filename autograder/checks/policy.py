@@ -27,7 +27,7 @@ their own hints for the mistakes of one function (``FunctionCheck.diagnose``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -410,5 +410,3 @@ def _difference(detail: Detail) -> str | None:
     return (f"{int(bad.sum())} of {bad.size} values differ; the largest error, {float(error[where]):.3g}, is at "
             f"[{', '.join(str(int(i)) for i in where)}] (tolerance: rtol={rtol:g}, atol={atol:g})")
 
-
-Diagnoser = Callable[[Any, Any, Any], "str | None"]
