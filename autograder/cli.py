@@ -6,6 +6,7 @@
   course export                  write grades.csv
   course check NOTEBOOK          grade one notebook of your own, offline, and print what passed
   course preview [OUT_DIR]       run every solution notebook and write an HTML reading copy with its figures
+  course bundle [OUTPUT]         write the student bundle: notebooks, loader, dataset, visible checks (no solutions)
   course demo                    release, grade the sample submissions, feedback, export and a summary
 
 Run ``course VERB --help`` for the options of a verb.
@@ -71,11 +72,25 @@ def feedback(*, course: Course) -> list[Path]:
 
 
 def export(*, course: Course, output: Path | None = None) -> Path:
-    store = course.store()
-    records, scores = store.records(), store.scores()
-    path = report.export_csv(records, scores, output or course.root / "grades.csv")
-    print(f"wrote {path} ({len(scores)} student(s))")
+    """Write grades.csv with the code of nbgrader's exporter (autograder.exporter): the two files are the same."""
+    from .exporter import CSV_NAME, write_grades
+
+    path, count = write_grades(course.db_url, course.autograded, output or course.root / CSV_NAME)
+    print(f"wrote {path} ({count} student(s))")
     return path
+
+
+def bundle(output: Path, *, zip_too: bool = False) -> int:
+    """Write the student bundle: notebooks, the loader, the dataset and the visible checks; no solutions."""
+    from .bundle import BundleError, describe, write_bundle
+
+    try:
+        written = write_bundle(output, zip_too=zip_too)
+    except BundleError as exc:
+        print(f"course bundle: {exc}", file=sys.stderr)
+        return 2
+    print(describe(written) + (f"; and {written}.zip" if zip_too else ""))
+    return 0
 
 
 def check(notebook: Path, *, timeout: float = 900.0) -> int:
@@ -184,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     c = verbs.add_parser("check", help=check.__doc__)
     c.add_argument("notebook", type=Path)
     c.add_argument("--timeout", type=_at_least(1, float), default=900.0, help="seconds for the notebook (default 900)")
+    b = verbs.add_parser("bundle", help=bundle.__doc__)
+    b.add_argument("output", type=Path, nargs="?", default=ROOT / "dist" / "lr-course-student",
+                   help="the bundle's folder (default: dist/lr-course-student; an earlier bundle there is replaced)")
+    b.add_argument("--zip", action="store_true", help="also write OUTPUT.zip")
     p = verbs.add_parser("preview", help="run the solution notebooks; write an HTML page of each, with its figures")
     p.add_argument("out_dir", type=Path, nargs="?", default=ROOT / "preview", help="default: preview/")
     with_course(verbs.add_parser("demo", help=demo.__doc__))
@@ -222,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.verb == "check":
         return check(args.notebook, timeout=args.timeout)
+    if args.verb == "bundle":
+        return bundle(args.output, zip_too=args.zip)
     if args.verb == "preview":
         from . import preview
 

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,15 +138,18 @@ class SandboxUnavailable(Exception):
     """No OS sandbox can be made here, and the run did not ask to grade without one."""
 
 
-def grade_batch(course: Course, submissions: Path, *, student: str | None = None, jobs: int | None = None,
+def grade_batch(course: Course, submissions: Path, *, student: str | Collection[str] | None = None,
+                jobs: int | None = None,
                 timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
                 zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True, roster: Path | None = None,
                 zip_time_format: str | None = None, scheduler: str | None = None) -> list[Outcome]:
     """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``.
 
-    ``sandboxed=False`` runs learners' code without the OS sandbox: for trusted submissions only, and
-    recorded with every result. ``scheduler`` (a Dask scheduler's address) grades on that cluster's
-    workers instead of ``jobs`` local processes (see :mod:`autograder.cluster` and docs/scaling.md).
+    ``student`` grades only that student, or only those students (a collection of ids: nbgrader's own
+    entry points, see :mod:`autograder.config`). ``sandboxed=False`` runs learners' code without the OS
+    sandbox: for trusted submissions only, and recorded with every result. ``scheduler`` (a Dask
+    scheduler's address) grades on that cluster's workers instead of ``jobs`` local processes (see
+    :mod:`autograder.cluster` and docs/scaling.md).
     """
     from . import sandbox
     from .report import progress
@@ -173,7 +176,8 @@ def grade_batch(course: Course, submissions: Path, *, student: str | None = None
         folders = collect(submissions, batch / "unpacked", zip_pattern, intake_notes,
                           load_roster(roster) if roster else None, zip_time_format)
         if student:
-            folders = {s: p for s, p in folders.items() if s == student}
+            wanted = {student} if isinstance(student, str) else set(student)
+            folders = {s: p for s, p in folders.items() if s in wanted}
             if not folders:
                 raise SystemExit(f"no submission for student {student!r} in {submissions}")
         settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb,

@@ -111,6 +111,10 @@ def feedback_html(record: dict, score: dict) -> str:
              ".pass{color:#176b1b}.fail{color:#a31515}img{max-width:100%}</style></head><body>",
              f"<h1>Feedback: {esc(ASSIGNMENT)}</h1><p>Student <b>{esc(record['student'])}</b>: "
              f"<b>{score['total']:g} / {score['max']:g}</b> points. Status: {esc(record.get('status', ''))}.</p>"]
+    if score.get("manual"):
+        count = len(score["manual"])
+        parts.append(f"<p>{count} of these grades {'was' if count == 1 else 'were'} set by your instructor (marked "
+                     f"<i>manual grade</i> below) and count in the total.</p>")
     if record.get("reason"):
         notes = "".join(f"<li>{esc(note)}</li>" for note in record["reason"].split("; ") if note)
         parts.append(f"<p>Notes:</p><ul>{notes}</ul>")
@@ -124,11 +128,15 @@ def feedback_html(record: dict, score: dict) -> str:
         functions = data.get("functions") or {}
         for function, result in functions.items():
             css = "pass" if result["passed"] else "fail"
-            points = score.get("cells", {}).get(f"{notebook[:2]}:{function}")  # the gradebook's: manual grades too
+            key = f"{notebook[:2]}:{function}"
+            points = score.get("cells", {}).get(key)  # the gradebook's: manual grades and extra credit too
             points = result["score"] if points is None else points
-            manual = " (manual grade)" if points != result["score"] else ""
+            by_hand = key in score["manual"] if "manual" in score else points != result["score"]
+            manual = (f" (manual grade)<br><small>autograded: {result['score']:g}</small>" if by_hand else "")
+            comment = score.get("comments", {}).get(key)
+            said = f"<br><b>Your instructor:</b> {esc(comment)}" if comment else ""
             parts.append(f"<tr><td><code>{esc(function)}</code></td><td>{points:g} / {result['points']:g}{manual}"
-                         f"</td><td class='{css}'>{esc(result['message'])}</td></tr>")
+                         f"</td><td class='{css}'>{esc(result['message'])}{said}</td></tr>")
         parts.append("</table>")
         curve = data.get("curve") or {}
         if data.get("plots"):

@@ -281,7 +281,11 @@ class Store:
         return {student: json.loads(record) for student, record in rows}
 
     def scores(self) -> dict[str, dict]:
-        """Per student: total, maximum and the score of every test cell (``<notebook>:<function>``)."""
+        """Per student: total, maximum and the score of every test cell (``<notebook>:<function>``).
+
+        ``manual`` holds the scores an instructor entered in formgrader (which the cell's score is, plus
+        any extra credit) and ``comments`` the instructor's comments on each function, by the same keys.
+        """
         from nbgrader.api import Gradebook, MissingEntry
 
         scores = {}
@@ -291,13 +295,18 @@ class Store:
             except MissingEntry:
                 return {}
             for submission in assignment.submissions:
-                cells = {}
+                cells, manual, comments = {}, {}, {}
                 for notebook in submission.notebooks:
                     for grade in notebook.grades:
                         function = grade.name[len("test_"):] if grade.name.startswith("test_") else grade.name
                         cells[f"{notebook.name[:2]}:{function}"] = grade.score
+                        if grade.manual_score is not None:
+                            manual[f"{notebook.name[:2]}:{function}"] = grade.manual_score
+                    for comment in notebook.comments:
+                        if comment.manual_comment:
+                            comments[f"{notebook.name[:2]}:{comment.name}"] = comment.manual_comment
                 scores[submission.student.id] = {"total": submission.score, "max": submission.max_score,
-                                                 "cells": cells}
+                                                 "cells": cells, "manual": manual, "comments": comments}
         return scores
 
 
@@ -311,11 +320,27 @@ def read_workspace(workspace_db: str, autograded: Path | None, student: str, rec
                   for g in nb.grades}
         comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
         timestamp = submission.timestamp
+    comments.update(verdict_comments(record))
     files = None
     if autograded is not None:
         files = {str(p.relative_to(autograded)): p.read_bytes() for p in sorted(autograded.rglob("*"))
                  if p.is_file() and p.name != RESULTS_FILE}
     return SubmissionResult(student, record, scores, comments, timestamp, files)
+
+
+def verdict_comments(record: dict) -> dict[tuple[str, str], str]:
+    """The grader's verdict on each function, as the automatic comment of the function's answer cell.
+
+    Formgrader shows it under the learner's answer (and nbgrader's feedback beside it): the points and
+    the reason the grader decided, which the test cell's output alone may not say (a test that failed
+    only on the hidden cases, or only when the function was checked outside the notebook).
+    """
+    comments = {}
+    for notebook, data in (record.get("notebooks") or {}).items():
+        for function, result in (data.get("functions") or {}).items():
+            comments[(notebook, function)] = (f"Autograder: {result['score']:g} / {result['points']:g}. "
+                                              f"{result['message']}")
+    return comments
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,6 +1,7 @@
 """Shared helpers of the browser tests: a throwaway Jupyter server, chromium driven by Playwright, screenshots.
 
     from browser import chromium_page, jupyter_server, require_browser, screenshot
+    from browser import open_formgrader, stub_mathjax  # formgrader's pages, offline
 
     require_browser()                      # skip (or fail in CI) without Debian's chromium or playwright
     with jupyter_server(root) as server, chromium_page() as page:
@@ -227,6 +228,29 @@ def chromium_page(*, width: int = 1400, height: int = 1000, timeout_ms: float = 
             yield page
         finally:
             browser.close()
+
+
+# nbconvert's HTML pages (formgrader's submission view, nbgrader's feedback) load MathJax 2 from a CDN,
+# which this closed network refuses. The stub lets their scripts run; formulas stay as TeX.
+MATHJAX_STUB = ("window.MathJax = {Hub: {Config() {}, Queue() {}, Typeset() {}, "
+                "Startup: {signal: {Interest() {}}}}};")
+
+
+def stub_mathjax(page: Page) -> None:
+    """Answer ``page``'s requests for MathJax with :data:`MATHJAX_STUB` (before the refusal of outside requests)."""
+    page.route("**/mathjax/**", lambda route: route.fulfill(status=200, content_type="application/javascript",
+                                                            body=MATHJAX_STUB))
+
+
+def open_formgrader(page: Page, server: JupyterServer, path: str = "") -> None:
+    """Open formgrader's page ``path`` (e.g. ``manage_submissions/ps1``), logged in for all of the server.
+
+    The token's cookie is set for the folder of the first URL opened with it, and formgrader's pages
+    sit two folders down from its API: so the first URL is formgrader's top page.
+    """
+    page.goto(server.at("formgrader"))
+    if path:
+        page.goto(f"{server.url}formgrader/{path.lstrip('/')}")
 
 
 def screenshot(page: Page, name: str) -> Path:
