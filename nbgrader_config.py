@@ -1,6 +1,6 @@
 """nbgrader settings of the course: nbgrader's own commands and formgrader grade as `course grade` does.
 
-One call applies the whole configuration: autograder.config.configure (see docs/formgrader.md). Put
+One call applies the whole configuration: autograder.nbgrader_apps.configure (see docs/formgrader.md). Put
 settings of your own below it. If the course's grader cannot be applied (nbgrader started outside the
 course's environment), autograde, generate_feedback and export refuse instead of running without the
 course's sandbox and checks.
@@ -11,7 +11,7 @@ from pathlib import Path
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 try:
-    from autograder.config import configure
+    from autograder.nbgrader_apps import configure
 
     configure(c, Path(__file__).resolve().parent)
 except Exception as problem:  # noqa: BLE001 (nbgrader ignores a failing config file: refuse explicitly)

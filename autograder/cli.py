@@ -26,10 +26,14 @@ import tempfile
 from pathlib import Path
 
 from . import report, sandbox
+from .batch import SandboxUnavailable, grade_batch
 from .cluster import ClusterUnusable
+from .config import grading_limits
 from .course import ASSIGNMENT, NOTEBOOKS, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
 from .database import DatabaseSetupError, check_database_url
-from .grading import LMS_FILE_PATTERN, Course, SandboxUnavailable, grade_batch, register_assignment
+from .grading import Course, register_assignment
+from .intake import LMS_FILE_PATTERN
+from .results import Status
 from .store import StoreError
 
 EXIT_ERRORS = 3  # some submission ended in "error"
@@ -46,7 +50,8 @@ def release() -> Path:
 
 
 def grade(submissions: Path, *, course: Course, student: str | None = None, jobs: int | None = None,
-          timeout: float = 900.0, cell_timeout: int = 300, memory_mb: int = 3072, quiet: bool = False,
+          timeout: float | None = None, cell_timeout: int | None = None, memory_mb: int | None = None,
+          quiet: bool = False,
           zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True, roster: Path | None = None,
           zip_time_format: str | None = None, scheduler: str | None = None) -> int:
     """Grade ``submissions`` into the course's gradebook and print the summary."""
@@ -57,7 +62,7 @@ def grade(submissions: Path, *, course: Course, student: str | None = None, jobs
                            sandboxed=sandboxed, roster=roster, zip_time_format=zip_time_format, scheduler=scheduler)
     store = course.store()
     print(report.summary(store.records(), store.scores()))
-    failed = [o for o in outcomes if o.status == "error"]
+    failed = [o for o in outcomes if o.status is Status.ERROR]
     for outcome in failed:
         print(f"grading {outcome.student} failed: {outcome.reason}", file=sys.stderr)
     return EXIT_ERRORS if failed else 0
@@ -93,7 +98,7 @@ def bundle(output: Path, *, zip_too: bool = False) -> int:
     return 0
 
 
-def check(notebook: Path, *, timeout: float = 900.0) -> int:
+def check(notebook: Path, *, timeout: float | None = None) -> int:
     """Grade one learner notebook with the grading engine, in a temporary course; print a table.
 
     It is the learner's own work on the learner's own machine: without bubblewrap it runs unsandboxed.
@@ -161,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    limits = grading_limits()  # the defaults live on the preprocessors' traits, with their help
 
     def with_course(sub):
         sub.add_argument("--course", type=Path, default=ROOT, help="grading folder (default: the course folder)")
@@ -176,11 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster whose scheduler is at ADDRESS "
                    "(tcp://HOST:8786) instead of on this machine; see docs/scaling.md (needs pip install -e "
                    "'.[cluster]')")
-    g.add_argument("--timeout", type=_at_least(1, float), default=900.0,
-                   help="seconds all cells of one notebook may take together (default 900)")
-    g.add_argument("--cell-timeout", type=_at_least(1, int), default=300, help="seconds per cell (default 300)")
-    g.add_argument("--memory", type=_at_least(256, int), default=3072,
-                   help="resident memory per kernel in MiB, at least 256 (default 3072)")
+    g.add_argument("--timeout", type=_at_least(1, float), default=limits["timeout"],
+                   help=f"seconds all cells of one notebook may take together (default {limits['timeout']:g})")
+    g.add_argument("--cell-timeout", type=_at_least(1, int), default=limits["cell_timeout"],
+                   help=f"seconds per cell (default {limits['cell_timeout']})")
+    g.add_argument("--memory", type=_at_least(256, int), default=limits["memory_mb"],
+                   help=f"resident memory per kernel in MiB, at least 256 (default {limits['memory_mb']})")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--unsandboxed", action="store_true",
                    help="run learners' code without the OS sandbox (bubblewrap): for TRUSTED submissions only; "
@@ -198,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--output", type=Path, help="where to write the CSV (default: <course>/grades.csv)")
     c = verbs.add_parser("check", help=check.__doc__)
     c.add_argument("notebook", type=Path)
-    c.add_argument("--timeout", type=_at_least(1, float), default=900.0, help="seconds for the notebook (default 900)")
+    c.add_argument("--timeout", type=_at_least(1, float), default=limits["timeout"],
+                   help=f"seconds for the notebook (default {limits['timeout']:g})")
     b = verbs.add_parser("bundle", help=bundle.__doc__)
     b.add_argument("output", type=Path, nargs="?", default=ROOT / "dist" / "lr-course-student",
                    help="the bundle's folder (default: dist/lr-course-student; an earlier bundle there is replaced)")

@@ -2,8 +2,8 @@
 
 The solution notebooks are the only place a reference implementation is written. The grader (a
 trusted process) loads them from there to compute expected results; they never enter a learner's
-kernel or the sandbox a learner's function is checked in. Importing this module also lets the checks'
-hints use the reference here (:func:`autograder.checks.use_reference`).
+kernel or the sandbox a learner's function is checked in. The judge (:mod:`autograder.verify`) also
+lends it to the checks' hints (:func:`autograder.checks.use_reference`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import functools
 import json
 import types
 
-from .checks import use_reference
 from .course import solution_notebook
 from .notebook_code import NotebookCode, read_code
 
@@ -43,6 +42,3 @@ def reference_function(notebook: str, name: str):
         return getattr(module, name)
     except AttributeError:
         raise LookupError(f"the solution notebook {notebook} defines no function {name!r}") from None
-
-
-use_reference(reference_function)

@@ -23,13 +23,15 @@ from dataclasses import dataclass
 import nbformat
 
 from . import serialize
-from .checks import Case, CheckFailure, Checks, encode_inputs
+from .checks import Case, CheckFailure, Checks, encode_inputs, use_reference
 from .course import CHECK_MODULES, temporary_folder
 from .notebook_code import NotebookCode, names_used, read_code
 from .pipes import LineReader, stop_process
 from .reference import reference_code, reference_function
 from .sandbox import Limits, Sandbox
 from .sandbox import unavailable as sandbox_unavailable
+
+use_reference(reference_function)  # the checks hints may compare with the reference here, in the judge
 
 VERIFY_TIMEOUT = 60.0  # seconds of wall time for all cases of one function
 VERIFY_MEMORY_MB = 2048

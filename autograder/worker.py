@@ -45,8 +45,8 @@ def run_worker(workspace: Path, student: str) -> None:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
+    from .config import nbgrader_config
     from .course import ASSIGNMENT
-    from .grading import nbgrader_config
     from .verify import close_submission_verifier
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -74,7 +74,7 @@ def preload() -> None:
     import nbgrader.converters  # noqa: F401
     import nbgrader.coursedir  # noqa: F401
 
-    from . import grading, pipeline  # noqa: F401
+    from . import pipeline, store  # noqa: F401
     from .course import CHECK_MODULES
     from .reference import reference_module
     from .verify import reference_curve

@@ -8,7 +8,7 @@ times:
           `nbgrader generate_assignment` ran once, graded with the venv's `nbgrader autograde` and
           nbgrader's defaults (one submission after another, Execute timeout 30 s per cell,
           numpy's own BLAS threading);
-* ours:   autograder.grading.grade_batch (--jobs, default: the number of cores) into a fresh course
+* ours:   autograder.batch.grade_batch (--jobs, default: the number of cores) into a fresh course
           folder, once per --threads variant: "1" BLAS thread per worker (what grade_batch picks when
           jobs = cores) and "default" (numpy's own choice: one thread per core in every worker).
 
@@ -211,7 +211,8 @@ def grade_plain(root: Path, log: Path) -> float:
 # -- ours ----------------------------------------------------------------------------------------------
 def grade_ours(root: Path, submissions: Path, jobs: int, threads: str) -> tuple[float, list]:
     """Seconds of one grade_batch of every submission into a fresh course folder ``root``."""
-    from autograder.grading import Course, grade_batch
+    from autograder.batch import grade_batch
+    from autograder.grading import Course
 
     shutil.rmtree(root, ignore_errors=True)
     started = time.perf_counter()

@@ -81,7 +81,8 @@ def floor(submission: Path, names: list[str], graded_cells_only: bool = False) -
 
 def ours(submissions: Path, threads: str, names: list[str]) -> tuple[list[float], float]:
     """grade_batch on the batch (jobs=1): each submission's seconds (Outcome.seconds) and the batch's wall."""
-    from autograder.grading import Course, grade_batch
+    from autograder.batch import grade_batch
+    from autograder.grading import Course
 
     with tempfile.TemporaryDirectory(prefix="bench-ours-") as folder, blas_threads(threads, 1):
         course = Course(folder)
@@ -169,7 +170,8 @@ def write_profile(entry: dict) -> None:
 def profile(submissions: Path, threads: str) -> None:
     """Grade the batch once with timers around every step; print the phases of its last submission."""
     from autograder import grading, worker
-    from autograder.grading import Course, grade_batch
+    from autograder.batch import grade_batch
+    from autograder.grading import Course
 
     timers = Timers()
     steps = [("assignment_gradebook", "batch: assignment gradebook (cached; generate_assignment on a miss)"),

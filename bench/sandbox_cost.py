@@ -41,7 +41,8 @@ from autograder import sandbox  # noqa: E402
 
 def grade(root: Path, submissions: Path, jobs: int, sandboxed: bool) -> tuple[float, float]:
     """Wall and CPU seconds of one grade_batch of every submission into a fresh course folder ``root``."""
-    from autograder.grading import Course, grade_batch
+    from autograder.batch import grade_batch
+    from autograder.grading import Course
 
     cpu, started = cpu_seconds(), time.perf_counter()
     grade_batch(Course(root), submissions, jobs=jobs, quiet=True, sandboxed=sandboxed)

@@ -31,8 +31,9 @@ import pytest
 from conftest import RUN_TOKEN, require_component
 
 from autograder import sandbox
+from autograder.batch import grade_batch
 from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, ROOT, SOLUTIONS
-from autograder.grading import Course, grade_batch
+from autograder.grading import Course
 from autograder.submissions import complete, filled, write_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"
@@ -382,7 +383,7 @@ def test_a_symlink_in_a_zip_is_refused_with_a_reason(tmp_path):
 
 
 def test_grading_refuses_to_run_without_a_sandbox_unless_told(tmp_path, monkeypatch):
-    from autograder.grading import SandboxUnavailable
+    from autograder.batch import SandboxUnavailable
 
     monkeypatch.setattr(sandbox, "unavailable", lambda: "bubblewrap (bwrap) is not installed")
     write_submission(tmp_path / "subs", "ann", {NOTEBOOK_NAMES[0]: filled(NOTEBOOK_NAMES[0])})

@@ -14,7 +14,7 @@ Two complementary proofs:
   blame the right function: a mistake in a function that others call fails its own visible examples, and
   the visible test of each caller then says to fix that function first.
 * The PIPELINE grades entries as a batch of learners' work is graded, with
-  :func:`autograder.grading.grade_batch` on notebooks built from the student notebooks
+  :func:`autograder.batch.grade_batch` on notebooks built from the student notebooks
   (:func:`autograder.submissions.filled`): the kernel, the verification and their agreement. One
   submission carries several entries when they are for *different* functions of the same notebook (the
   grader judges each function on its own, giving it the reference versions of the functions it calls), a
@@ -54,8 +54,9 @@ from catalog import DERIVATIVES, LOGISTIC, NUMPY, Entry
 from catalog.mistakes import MISTAKES
 from catalog.variants import VARIANTS
 
+from autograder.batch import grade_batch
 from autograder.checks import CheckFailure, record_returns
-from autograder.grading import Course, grade_batch
+from autograder.grading import Course
 from autograder.pipeline import test_function as graded_function_of  # renamed: pytest would collect it
 from autograder.reference import reference_code
 from autograder.submissions import filled, write_submission

@@ -16,7 +16,8 @@ import pytest
 from conftest import RUN_TOKEN, require_component
 
 from autograder import sandbox
-from autograder.grading import Course, grade_batch
+from autograder.batch import grade_batch
+from autograder.grading import Course
 from autograder.submissions import complete, filled, write_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"

@@ -17,8 +17,9 @@ import nbformat
 import pytest
 
 from autograder import report
+from autograder.batch import grade_batch
 from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
-from autograder.grading import Course, grade_batch
+from autograder.grading import Course
 from autograder.submissions import edited_reference, filled, student_notebook, write_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"

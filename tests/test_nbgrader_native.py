@@ -25,8 +25,9 @@ from traitlets.config import Config
 
 from autograder import cli, sandbox
 from autograder import config as course_config
+from autograder.batch import grade_batch
 from autograder.course import ASSIGNMENT, ROOT, SAMPLE_SUBMISSIONS
-from autograder.grading import Course, grade_batch
+from autograder.grading import Course
 from autograder.report import feedback_html
 from autograder.store import RESULTS_FILE
 

@@ -52,8 +52,8 @@ _reference_lookup: Callable[[str, str], Callable] | None = None  # set by the tr
 def use_reference(lookup: Callable[[str, str], Callable]) -> None:
     """Let hints compare a result with what a known mistake would give (:func:`reference_solution`).
 
-    Called by :mod:`autograder.reference` when the trusted grader loads the solutions. A learner's kernel
-    and the verification sandbox never load them, so there the hints that need it say nothing.
+    Called by :mod:`autograder.verify`, the trusted grader's judge, when it is loaded. A learner's kernel
+    and the verification sandbox never load it, so there the hints that need it say nothing.
     """
     global _reference_lookup
     _reference_lookup = lookup
