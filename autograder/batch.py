@@ -33,7 +33,7 @@ from .grading import (
     settle,
     ungradable,
 )
-from .intake import LMS_FILE_PATTERN, collect, load_roster
+from .intake import LMS_FILE_PATTERN, IntakeError, collect, load_roster
 from .store import Store
 from .worker import WarmWorker
 
@@ -89,7 +89,7 @@ def grade_batch(course: Course, submissions: Path, *, student: str | Collection[
             wanted = {student} if isinstance(student, str) else set(student)
             folders = {s: p for s, p in folders.items() if s in wanted}
             if not folders:
-                raise SystemExit(f"no submission for student {student!r} in {submissions}")
+                raise IntakeError(f"no submission for student {student!r} in {submissions}")
         settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb,
                     "sandboxed": sandboxed}
         budget = timeout * len(NOTEBOOK_NAMES) + _verify_budget() + 120  # wall seconds for one submission

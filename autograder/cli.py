@@ -13,8 +13,8 @@ Run ``course VERB --help`` for the options of a verb.
 
 Exit codes of `course grade`: 0 every submission ended with a recorded result; 3 at least one ended in
 "error" (the grader's fault, not the student's: see its reason); 2 nothing was graded (a setting, the
-sandbox, the Dask cluster or the gradebook is not usable: the message says which), or the Dask scheduler
-was lost part way (what was graded is recorded); 130 interrupted.
+submissions, the sandbox, the Dask cluster or the gradebook is not usable: the message says which), or
+the Dask scheduler was lost part way (what was graded is recorded); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .config import grading_limits
 from .course import ASSIGNMENT, NOTEBOOKS, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
 from .database import DatabaseSetupError, check_database_url
 from .grading import Course, register_assignment
-from .intake import LMS_FILE_PATTERN
+from .intake import LMS_FILE_PATTERN, IntakeError
 from .results import Status
 from .store import StoreError
 
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                          timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory,
                          quiet=args.quiet, zip_pattern=args.zip_pattern, sandboxed=not args.unsandboxed,
                          roster=args.roster, zip_time_format=args.zip_time_format, scheduler=args.scheduler)
-        except (SandboxUnavailable, StoreError, ClusterUnusable) as exc:
+        except (SandboxUnavailable, StoreError, ClusterUnusable, IntakeError) as exc:
             print(f"course grade: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE
         except KeyboardInterrupt:

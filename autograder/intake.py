@@ -28,6 +28,12 @@ from .course import ASSIGNMENT, NOTEBOOK_NAMES
 #   ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb
 # A custom --zip-pattern names the groups student_id (or prefix: the assignment and the student, as here),
 # file_id and optionally timestamp.
+
+class IntakeError(Exception):
+    """The submissions cannot be taken in at all (no such folder, an unsafe or oversized zip, an empty roster);
+    the message says what was wrong and what to do. One bad submission among good ones is never this."""
+
+
 LMS_FILE_PATTERN = r"(?P<prefix>.+?)_attempt_(?P<timestamp>[0-9]+(?:-[0-9]+)*)_(?P<file_id>.+)"
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's: when the submission was made (for late penalties)
 # Sizes checked before anything is parsed (README, "Limits"): a notebook, any other file of a submission,
@@ -186,7 +192,7 @@ def collect(submissions: Path, unpack_to: Path, pattern: str = LMS_FILE_PATTERN,
     if submissions.is_file() and zipfile.is_zipfile(submissions):
         submissions = _unzip(submissions, unpack_to / "zip", pattern, remarks, roster, time_format)
     if not submissions.is_dir():
-        raise SystemExit(f"{submissions} is neither a folder nor a zip file of submissions")
+        raise IntakeError(f"{submissions} is neither a folder nor a zip file of submissions")
     folders = {}
     for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
         folder = student_dir / ASSIGNMENT
@@ -198,7 +204,7 @@ def collect(submissions: Path, unpack_to: Path, pattern: str = LMS_FILE_PATTERN,
         if roster is not None and student_dir.name not in roster and notes is not None:
             notes.setdefault(student_dir.name, []).append(f"{student_dir.name} is not in the roster: check the id")
     if not folders:
-        raise SystemExit(f"no submissions in {submissions}: expected <student>/{ASSIGNMENT}/<notebook>.ipynb")
+        raise IntakeError(f"no submissions in {submissions}: expected <student>/{ASSIGNMENT}/<notebook>.ipynb")
     return folders
 
 
@@ -215,7 +221,7 @@ def _unzip(archive_path: Path, target: Path, pattern: str, remarks: dict[Path, s
         for member in members:
             destination = (target / member.filename).resolve()
             if not destination.is_relative_to(target.resolve()):
-                raise SystemExit(f"{archive_path}: refusing the unsafe path {member.filename!r} in the zip")
+                raise IntakeError(f"{archive_path}: refusing the unsafe path {member.filename!r} in the zip")
         counts: dict[str, int] = {}
         for member in members:
             counts[member.filename] = counts.get(member.filename, 0) + 1
@@ -249,7 +255,7 @@ def _unzip(archive_path: Path, target: Path, pattern: str, remarks: dict[Path, s
                     continue
                 total += written
                 if total > MAX_ZIP_BYTES:
-                    raise SystemExit(f"{archive_path} expands to more than {MAX_ZIP_BYTES // 2**30} GiB: refused "
+                    raise IntakeError(f"{archive_path} expands to more than {MAX_ZIP_BYTES // 2**30} GiB: refused "
                                      f"(split it, or check it is the export you meant)")
                 if counts[member.filename] > 1:
                     remarks.setdefault(destination, f"the zip holds {name} {counts[member.filename]} times: the "
@@ -277,7 +283,7 @@ def _sort_lms_export(archive_path: Path, files: list[Path], collected: Path, pat
         print(f"warning: {len(skipped)} file(s) in {archive_path.name} do not match the file name pattern and were "
               f"not graded: {', '.join(sorted(skipped)[:5])}", file=sys.stderr)
     if not matches:
-        raise SystemExit(f"no file in {archive_path} matches the pattern {pattern!r}: pass --zip-pattern with "
+        raise IntakeError(f"no file in {archive_path} matches the pattern {pattern!r}: pass --zip-pattern with "
                          "the named groups student_id (or prefix) and file_id")
     prefixes = {m["prefix"] for m in matches.values() if "prefix" in m.groupdict()}
     students = student_ids(sorted(prefixes), roster)
@@ -368,7 +374,7 @@ def load_roster(path: Path) -> set[str]:
     with open(path, newline="", encoding="utf-8-sig") as stream:
         rows = list(csv.reader(stream))
     if not rows:
-        raise SystemExit(f"the roster {path} is empty: it needs a column 'id' of student ids")
+        raise IntakeError(f"the roster {path} is empty: it needs a column 'id' of student ids")
     header = [cell.strip().lower() for cell in rows[0]]
     column = next((header.index(name) for name in ("id", "student_id") if name in header), None)
     body = rows[1:] if column is not None else rows

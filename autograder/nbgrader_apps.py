@@ -49,6 +49,7 @@ from .batch import SandboxUnavailable, grade_batch
 from .config import nbgrader_config
 from .course import ASSIGNMENT, SOLUTIONS
 from .grading import Course
+from .intake import IntakeError
 from .results import Status
 from .store import RESULTS_FILE, Store, StoreError, sqlite_path
 
@@ -113,7 +114,7 @@ class CourseAutograde(Autograde):
         except SandboxUnavailable as exc:
             _refuse(self.log, f"{exc}. nbgrader's own commands always grade in the OS sandbox; for trusted "
                               f"submissions only: {GRADE_COMMAND} --unsandboxed")
-        except (StoreError, SystemExit) as exc:  # SystemExit: intake found nothing to grade
+        except (StoreError, IntakeError) as exc:
             _refuse(self.log, f"cannot grade: {exc}")
         store = course.store()
         try:

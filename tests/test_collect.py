@@ -5,7 +5,7 @@ import zipfile
 import pytest
 
 from autograder.course import ASSIGNMENT
-from autograder.intake import collect, notebook_problem, prepare_submission
+from autograder.intake import IntakeError, collect, notebook_problem, prepare_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset.ipynb"
 
@@ -40,13 +40,13 @@ def test_a_zip_with_an_unsafe_path_is_refused(tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("../escaped.ipynb", "{}")
-    with pytest.raises(SystemExit, match="unsafe path"):
+    with pytest.raises(IntakeError, match="unsafe path"):
         collect(archive, tmp_path / "unpacked")
 
 
 def test_an_empty_folder_says_what_was_expected(tmp_path):
     (tmp_path / "subs").mkdir()
-    with pytest.raises(SystemExit, match="expected <student>"):
+    with pytest.raises(IntakeError, match="expected <student>"):
         collect(tmp_path / "subs", tmp_path / "unpacked")
 
 
@@ -154,3 +154,11 @@ def test_a_member_that_cannot_be_extracted_leaves_the_others_graded(tmp_path):
     folders = collect(archive, tmp_path / "unpacked", notes=notes)
     assert (folders["ann"] / NB03).read_text() == "ann"
     assert any("could not be extracted" in note for note in notes["mallory"])
+
+
+def test_course_grade_on_a_path_that_is_no_submissions_says_so_and_exits_2(tmp_path, capsys):
+    from autograder import cli
+
+    code = cli.main(["grade", str(tmp_path / "missing"), "--course", str(tmp_path / "course"), "--quiet"])
+    message = capsys.readouterr().err.strip()
+    assert code == 2 and "neither a folder nor a zip file" in message and "Traceback" not in message
