@@ -57,7 +57,7 @@ def grade_batch(course: Course, submissions: Path, *, student: str | Collection[
     :mod:`autograder.cluster` and docs/scaling.md).
     """
     from . import sandbox
-    from .report import progress
+    from .report import Progress
 
     defaults = grading_limits()  # what is not given: the preprocessors' own defaults
     timeout = defaults["timeout"] if timeout is None else timeout
@@ -104,7 +104,7 @@ def grade_batch(course: Course, submissions: Path, *, student: str | Collection[
         try:
             template = assignment_gradebook()
             _ensure_registered(course, store, template)
-            bar = progress(len(folders), quiet=quiet)
+            bar = Progress(len(folders), quiet=quiet)
             if client is not None:
                 graded = cluster.grade(client, store, folders, intake_notes, batch, settings, budget)
             else:

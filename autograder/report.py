@@ -13,7 +13,7 @@ from pathlib import Path
 from .course import ASSIGNMENT, NOTEBOOK_NAMES
 
 
-class progress:  # noqa: N801  (used like a function: ``bar = progress(n)``)
+class Progress:
     """A one-line progress bar with an ETA on standard error."""
 
     def __init__(self, total: int, quiet: bool = False):
