@@ -23,7 +23,9 @@ def reference_code(notebook: str) -> NotebookCode:
     Read as plain JSON: importing nbformat would cost seconds (its jsonschema builds a grammar on import).
     """
     with open(solution_notebook(notebook), encoding="utf-8") as file:
-        return read_code(json.load(file))
+        code = read_code(json.load(file))
+    code.functions = types.MappingProxyType(code.functions)  # shared by every caller: nobody may change it
+    return code
 
 
 @functools.cache

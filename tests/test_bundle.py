@@ -94,7 +94,7 @@ def test_a_bundled_notebook_runs_its_visible_checks_in_the_bundle(bundle, monkey
     dataset, the bundle's checks judge, and nbgrader and the course's own package are not there."""
     folder = bundle / "notebooks" / ASSIGNMENT
     nb = nbformat.read(folder / f"{NB03}.ipynb", as_version=4)
-    answers = reference_code(NB03).functions
+    answers = dict(reference_code(NB03).functions)  # a copy: the reference itself stays right
     answers["sigmoid"] = edited_reference(NB03, "sigmoid", "np.exp(-z)", "np.exp(z)")  # a sign slip
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     last = ids.index("test_initialize_with_zeros")

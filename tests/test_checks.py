@@ -122,3 +122,12 @@ def test_a_case_gives_the_function_copies_of_its_inputs():
 
     Case((x,)).call(clobber)
     assert x.tolist() == [1.0, 2.0]
+
+
+def test_the_reference_code_cannot_be_changed_by_a_caller():
+    """reference_code is cached and shared: a caller that edits its functions must get a copy first."""
+    from autograder.reference import reference_code
+
+    functions = reference_code("03_logistic_regression_with_a_neural_network_mindset").functions
+    with pytest.raises(TypeError):
+        functions["sigmoid"] = "def sigmoid(z):\n    return z"
