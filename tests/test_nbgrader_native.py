@@ -24,7 +24,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from autograder import cli, sandbox
-from autograder import config as course_config
+from autograder import nbgrader_apps as course_config
 from autograder.batch import grade_batch
 from autograder.course import ASSIGNMENT, ROOT, SAMPLE_SUBMISSIONS
 from autograder.grading import Course
