@@ -15,6 +15,7 @@ SaveAutoGrades (which scores those outputs).
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import json
 import math
@@ -48,12 +49,13 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
     SaveAutoGrades,
 )
-from traitlets import Bool, Float, Integer
+from traitlets import Bool, Float, Integer, default
 
 from .checks import RETURNED_MIME, encode_inputs
-from .course import CHECK_MODULES, SKIP_WHEN_GRADING, private_folder, solution_notebook, temporary_folder
+from .course import CHECK_MODULES, SKIP_WHEN_GRADING, solution_notebook
 from .notebook_code import read_code
-from .sandbox import SEED_INSIDE, Limits, Sandbox
+from .sandbox import Limits, timing
+from .sandbox.warm import KernelTemplate, TemplateKilled, TemplateProvisioner, submission_template
 from .verify import (
     Verdict,
     checks_for,
@@ -213,6 +215,12 @@ def _hidden_calls(source: str) -> list[str]:
 class SandboxedExecute(Execute):
     """Run the notebook in a kernel inside the OS sandbox (:mod:`autograder.sandbox`).
 
+    The kernel is forked from the submission's kernel template (:mod:`autograder.sandbox.warm`): one
+    sandbox per submission, whose Python has imported the kernel, numpy and matplotlib once and forks a
+    fresh kernel for each notebook, one at a time, cleaning up after each (``warm_kernels``; with
+    ``COURSE_KERNELS=fresh``, a new sandbox and template for every notebook). When the kernel has ended,
+    the template runs the notebook's checks for VerifyFunctions, in children of their own.
+
     The kernel's scratch folder starts as a copy of the submission's folder. It talks to this process
     over unix sockets (there is no network in the sandbox) and may not send a message larger than
     ``message_limit``; its stored output is capped per cell and per notebook while it streams in, and
@@ -240,14 +248,19 @@ class SandboxedExecute(Execute):
     raise_on_iopub_timeout = Bool(False, help="Treat late output after a cell as a timeout").tag(config=True)
     iopub_timeout = Integer(30, help="Seconds to wait for a cell's last output after it ended").tag(config=True)
 
+    warm_kernels = Bool(help="Fork each notebook's kernel from a sandboxed, pre-imported template that serves this "
+                             "submission only (and runs its checks between kernels); False starts a new sandbox and "
+                             "template per notebook. Default: True, unless COURSE_KERNELS=fresh in the environment",
+                        ).tag(config=True)
+
+    @default("warm_kernels")
+    def _warm_kernels_default(self) -> bool:
+        return os.environ.get("COURSE_KERNELS", "warm") != "fresh"
+
     def preprocess(self, nb, resources, km=None):
         self.kernel_name = KERNEL_NAME
-        self.shutdown_kernel = "immediate"  # its sandbox is gone a moment later anyway
+        self.shutdown_kernel = "immediate"  # the template kills it and cleans up after it
         build = resources["metadata"]["path"]
-        scratch = temporary_folder("k", private_folder("course-kernels", 0o711))
-        self._runtime = scratch.with_name(f"{scratch.name}-run")  # the kernel's connection file and sockets
-        self._runtime.mkdir(mode=0o700)
-        self._specs = scratch.with_name(f"{scratch.name}-spec")  # its kernelspec (not shared with it)
         course = resources.setdefault("course", {})
         course["cells"] = {}
         self._stopped = None
@@ -256,20 +269,22 @@ class SandboxedExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_timeout
         # no minimum: a cell reached after the budget is spent is stopped at once
         self.timeout_func = lambda cell: max(0.001, min(self.timeout, self._deadline - time.monotonic()))
-        self._sandbox = self._km = None
+        self._template = self._km = self._seed_name = self._specs = None
+        self._own_template = not self.warm_kernels
+        started, cpu = time.monotonic(), time.thread_time()
+        self._ready_at = None
+        verifier = submission_verifier(self.sandboxed)
+        verifier.attach(None)  # no verification job runs in a sandbox while a kernel runs there
         try:
-            for item in Path(build).iterdir():
+            self._template = self._template_for(resources, build)
+            self._seed_name, seed, self._runtime = self._template.new_folders()
+            for item in Path(build).iterdir():  # the submission's own files (lr_utils.py...), not its notebooks
                 if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb":
-                    shutil.copy(item, scratch / item.name)
-            _share_font_cache(scratch / ".matplotlib")
-            self._sandbox = Sandbox(Limits(self.memory_mb, self.cpu_seconds, self.scratch_mb), scratch=scratch,
-                                    sandboxed=self.sandboxed, seed=scratch if self.sandboxed else None,
-                                    shared=(self._runtime,), datasets=True)
-            if self._sandbox.owner is not None:  # the kernel runs as another user: it reads the seed, makes sockets
-                scratch.chmod(0o755)
-                os.chown(self._runtime, self._sandbox.owner, self._sandbox.owner)
-            self._write_kernelspec(scratch)
-            resources["metadata"]["path"] = str(scratch)
+                    shutil.copy(item, seed / item.name)
+                    (seed / item.name).chmod(0o644)  # the kernel, another user when grading as root, reads it
+            self._specs = self._template.home / f"spec-{self._seed_name}"  # its kernelspec (not shared with it)
+            self._write_kernelspec()
+            resources["metadata"]["path"] = str(self._template.scratch)
             try:
                 nb, resources = super().preprocess(nb, resources, km)
             except GraderFault:
@@ -286,37 +301,67 @@ class SandboxedExecute(Execute):
                         self.preprocess_cell(cell, resources, index)
         finally:
             resources["metadata"]["path"] = build
-            if self._sandbox is not None:
-                self._sandbox.close()
-            for folder in (scratch, self._runtime, self._specs):
-                shutil.rmtree(folder, ignore_errors=True)
+            self._end_kernel()
         course["stopped"] = self._stopped
+        if timing.enabled():
+            kernel = self._template.kernel if self._template is not None else None
+            timing.record("execute", notebook=resources["nbgrader"]["notebook"], client_cpu=time.thread_time() - cpu,
+                          wall=time.monotonic() - started, warm=self.warm_kernels,
+                          start_wall=None if self._ready_at is None else self._ready_at - started,
+                          kernel_setup_cpu=kernel.setup_cpu if kernel else None,
+                          kernel_cpu=kernel.cpu if kernel else None)
         return nb, resources
 
-    def _write_kernelspec(self, scratch: Path) -> None:
-        box = self._sandbox
-        argv = [sys.executable, "-m", "autograder.sandbox.kernel", "--scratch", str(scratch),
-                *(f"--readable={p}" for p in box.readable)]
-        if self.sandboxed:
-            argv.append(f"--seed-from={SEED_INSIDE}")
-        env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": str(scratch / ".matplotlib"),
-               "IPYTHONDIR": str(scratch / ".ipython")}
-        if not self.sandboxed:  # without a PID namespace, the kernel ends itself when the grader is gone
-            env["JPY_PARENT_PID"] = str(os.getpid())
+    def _template_for(self, resources, build: str) -> KernelTemplate:
+        """This notebook's kernel template: the submission's own (warm), or a new one for this notebook alone."""
+        limits = Limits(self.memory_mb, self.cpu_seconds, self.scratch_mb)
+        try:
+            if self._own_template:
+                return KernelTemplate(limits, self.sandboxed)
+            info = resources["nbgrader"]
+            owner = json.dumps([info.get("student"), info.get("assignment"), os.path.realpath(build)])
+            return submission_template(limits, self.sandboxed, owner)
+        except TemplateKilled as exc:
+            GRADER_FAULTS.append(str(exc))
+            raise GraderFault(GRADER_FAULTS[-1]) from None
+
+    def _end_kernel(self) -> None:
+        """Make sure the kernel is gone and the template cleaned up after it; remove this notebook's folders."""
+        template = self._template
+        if template is not None:
+            with contextlib.suppress(Exception):
+                template.stop()
+            if self._seed_name is not None:
+                template.release(self._seed_name)
+            if self._own_template:
+                template.close()
+            elif template.can_run_jobs(self.sandboxed):  # the kernel is gone: the notebook's checks run there next
+                submission_verifier(self.sandboxed).attach(template)
+        if self._specs is not None:
+            shutil.rmtree(self._specs, ignore_errors=True)
+
+    def _write_kernelspec(self) -> None:
+        """The kernelspec jupyter_client reads; its command is never run (the template forks the kernel)."""
         spec = self._specs / KERNEL_NAME
         spec.mkdir(parents=True)
         (spec / "kernel.json").write_text(json.dumps({
-            "argv": box.command([*argv, "-f", "{connection_file}"], env), "display_name": "Course grading sandbox",
-            "language": "python", "interrupt_mode": "message"}))  # signals cannot cross the PID namespace
+            "argv": [sys.executable, "-m", "autograder.sandbox.kernel", "-f", "{connection_file}"],
+            "display_name": "Course grading sandbox", "language": "python",
+            "interrupt_mode": "message"}))  # signals cannot cross the PID namespace
 
     def create_kernel_manager(self):
-        """The kernel's manager: this notebook's kernelspec, and sockets in a folder the sandbox shares."""
+        """The kernel's manager: this notebook's kernelspec, sockets in a folder the sandbox shares, and a
+        provisioner that has the template fork the kernel."""
         from jupyter_client.kernelspec import KernelSpecManager
 
         specs = KernelSpecManager(kernel_dirs=[str(self._specs)])
         self.km = SandboxKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
                                        connection_file=str(self._runtime / "connection.json"), config=self.config)
-        self.km.owner = self._sandbox.owner
+        self.km.owner = self._template.owner
+        self.km.kernel_id = f"{self._seed_name}-{secrets.token_hex(4)}"
+        provisioner = TemplateProvisioner(kernel_id=self.km.kernel_id, kernel_spec=self.km.kernel_spec, parent=self.km)
+        provisioner.template, provisioner.seed = self._template, self._seed_name
+        self.km.provisioner = provisioner
         self._km = self.km
         self.km.context.setsockopt(zmq.MAXMSGSIZE, self.message_limit)
         return self.km
@@ -324,24 +369,32 @@ class SandboxedExecute(Execute):
     async def async_start_new_kernel_client(self):
         """Once the kernel has made its sockets, its folder is closed to it: it can fill no disk through it."""
         client = await super().async_start_new_kernel_client()
-        if self._sandbox is not None and self._sandbox.owner is not None:
+        if self._template is not None and self._template.owner is not None:
             os.chown(self._runtime, 0, 0)
             self._runtime.chmod(0o755)
+        self._ready_at = time.monotonic()
         return client
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # what nbconvert's preprocess calls
 
     def _killed_from_outside(self) -> bool:
-        """Whether the kernel got a SIGKILL the learner's code did not cause (its guard lets it send none, and
-        its own memory limit was not reached): an operator, or the machine running out of memory."""
-        process = getattr(self._km, "launched", None)
-        code = process.poll() if process is not None else None
-        return code in (-signal.SIGKILL, 128 + signal.SIGKILL) and not (
-            self._sandbox is not None and self._sandbox.out_of_memory())
+        """Whether the kernel, or its template, got a SIGKILL the learner's code did not cause (its guard lets it
+        send none, and its own memory limit was not reached): an operator, or the machine running out of memory."""
+        template = self._template
+        if template is None:
+            return False
+        if template.ended() is not None:
+            return template.killed_from_outside()
+        kernel = template.kernel
+        return (kernel is not None and not kernel.stopped and template.poll() == -signal.SIGKILL
+                and (kernel.cpu is None or kernel.cpu < self.cpu_seconds) and not template.out_of_memory())
+
+    def _out_of_memory(self) -> bool:
+        return self._template is not None and self._template.out_of_memory()
 
     def _death(self, what: str) -> str:
         """Why the kernel died, as far as the grader can tell."""
-        if self._sandbox is not None and self._sandbox.out_of_memory():
+        if self._out_of_memory():
             return f"{what}: it ran out of memory (limit {self.memory_mb} MiB)"
         return f"{what}: it exited or crashed"
 
@@ -409,7 +462,7 @@ class SandboxedExecute(Execute):
                 raise GraderFault(GRADER_FAULTS[-1]) from None
             reason = self._death(f"the kernel died while running an earlier cell ({key})")
             self._stop(reason)
-            memory = self._sandbox is not None and self._sandbox.out_of_memory()
+            memory = self._out_of_memory()
             cell.outputs.append(_error("KernelDied", f"the kernel died while running this cell after {seconds:.1f} s"
                                        + (f": out of memory (limit {self.memory_mb} MiB)" if memory else "")))
             status[key] = {"status": "out of memory" if memory else "kernel died", "seconds": round(seconds, 3)}
@@ -431,15 +484,10 @@ class SandboxedExecute(Execute):
 
 
 class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose connection file the sandboxed kernel's own user (``owner``) can read, and that
-    keeps the kernel's process, so how it ended is known after nbclient has let go of it."""
+    """A kernel manager whose connection file the sandboxed kernel's own user (``owner``) can read; its provisioner
+    (:class:`autograder.sandbox.warm.TemplateProvisioner`) is set before the kernel starts."""
 
     owner: int | None = None
-    launched = None  # the Popen of the kernel's (sandbox's) process
-
-    async def start_kernel(self, **kwargs) -> None:
-        await super().start_kernel(**kwargs)
-        self.launched = getattr(self.provisioner, "process", None)
 
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
@@ -484,16 +532,6 @@ def cells_to_skip(nb: NotebookNode, notebook: str) -> set[int]:
 def _cell_key(cell: NotebookNode, index: int) -> str:
     """How a cell is named in the results: its nbgrader id, else its cell id, else its position."""
     return cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id") or str(index)
-
-
-def _share_font_cache(target: Path) -> None:
-    """Give the kernel matplotlib's font list, which would otherwise be rebuilt (seconds) for every notebook."""
-    import matplotlib
-    from matplotlib import font_manager  # noqa: F401  (builds the grader's own cache once if needed)
-
-    target.mkdir(parents=True, exist_ok=True)
-    for cache in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
-        shutil.copy(cache, target / cache.name)
 
 
 class VerifyFunctions(NbGraderPreprocessor):

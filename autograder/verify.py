@@ -15,6 +15,7 @@ import importlib
 import json
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ from .course import CHECK_MODULES, temporary_folder
 from .notebook_code import NotebookCode, names_used, read_code
 from .pipes import LineReader, stop_process
 from .reference import reference_code, reference_function
-from .sandbox import Limits, Sandbox
+from .sandbox import Limits, Sandbox, share_font_cache, timing
 from .sandbox import unavailable as sandbox_unavailable
 
 use_reference(reference_function)  # the checks hints may compare with the reference here, in the judge
@@ -36,6 +37,11 @@ use_reference(reference_function)  # the checks hints may compare with the refer
 VERIFY_TIMEOUT = 60.0  # seconds of wall time for all cases of one function
 VERIFY_MEMORY_MB = 2048
 
+
+# Why this grading process cannot be trusted to have verified right, through no fault of the student's (a
+# verification process killed from outside): the worker then ends as the grader's fault, and the batch grades
+# the submission once more (pipeline.GRADER_FAULTS holds the kernels' such faults).
+FAULTS: list[str] = []
 
 MESSAGE_LIMIT = 600  # characters of a message kept: parts of it come from the learner's process
 
@@ -72,9 +78,13 @@ def reference_dependencies(notebook: str, name: str, graded: set[str]) -> list[s
 
 
 class Verifier:
-    """A sandboxed zygote (:mod:`autograder.sandbox.zygote`) that runs learners' functions, one child each.
+    """Runs learners' functions in sandboxed children, one child each, and returns only what they returned.
 
-    Jobs carry inputs, never expected results; what comes back is only what each function returned.
+    Jobs carry inputs, never expected results. They run in the grading kernels' template of the
+    submission when SandboxedExecute has handed it over (:meth:`attach`; between notebooks, when no
+    kernel is running: :mod:`autograder.sandbox.kernel`), else in a sandboxed zygote of the verifier's
+    own (:mod:`autograder.sandbox.zygote`). Both speak the same protocol, fork a fresh child per job
+    and leave nothing of it behind before the next.
     """
 
     def __init__(self, sandboxed: bool):
@@ -85,74 +95,168 @@ class Verifier:
         self._jobs = self._folder / "jobs"
         self._scratch = self._folder / "scratch"
         self._lines: LineReader | None = None
+        self._template = None  # a KernelTemplate of this submission's, while it may run jobs
+        self._dirty = False
+        self._job_cpu: float | None = None
+        self._costs = {"zygote_cpu": [], "zygote_self_cpu": 0.0, "zygote_jobs_cpu": 0.0, "template_jobs_cpu": 0.0,
+                       "jobs": 0, "template_jobs": 0, "sandbox_cpu": 0.0, "client_cpu": 0.0}
+        self._self_cpu = 0.0  # the running zygote's own CPU seconds, as it last said
+
+    def attach(self, template) -> None:
+        """Run the next jobs in ``template`` (a :class:`~autograder.sandbox.warm.KernelTemplate` of the submission
+        being verified, whose kernel has ended), or in the verifier's own zygote when None."""
+        self._template = template
+
+    def _channel(self):
+        """Where the next job runs: (process, its lines, the folder for job files)."""
+        template = self._template
+        if template is not None and template.can_run_jobs(self.sandboxed):
+            return template.process, template.lines, template.seeds
+        if template is not None and template.ended() is not None and template.killed_from_outside():
+            FAULTS.append("the grading kernels' template was killed from outside (SIGKILL, not its memory limit)")
+        self._template = None
+        process = self._start()
+        return process, self._lines, self._jobs
+
+    def start(self) -> None:
+        """Start the verifier's own zygote now (it imports while other work goes on)."""
+        self._start()
 
     def _start(self) -> subprocess.Popen:
+        if self._dirty:  # something of the last job could not be removed: no job runs in that zygote again
+            self._restart()
         if self._process is None or self._process.poll() is not None:
             self._restart()
             self._jobs.mkdir(exist_ok=True)
             self._scratch.mkdir(exist_ok=True)
             self._jobs.chmod(0o755)  # job files hold only inputs; the sandbox's user (65534 as root) must read them
+            if not (self._jobs / "seed").exists():  # matplotlib's font list, loaded once by the zygote for all jobs
+                share_font_cache(self._jobs / "seed" / ".matplotlib")
             self._sandbox = Sandbox(Limits(memory_mb=VERIFY_MEMORY_MB, cpu_seconds=3600), scratch=self._scratch,
                                     sandboxed=self.sandboxed, read_only=(self._jobs,))
             argv = [sys.executable, "-m", "autograder.sandbox.zygote", "--jobs", str(self._jobs), "--scratch",
-                    str(self._scratch), *(f"--readable={p}" for p in self._sandbox.readable)]
+                    str(self._scratch), "--seed", str(self._jobs / "seed"),
+                    *(f"--readable={p}" for p in self._sandbox.readable)]
             if self.sandboxed:
                 argv.append("--isolated")
-            self._process = subprocess.Popen(self._sandbox.command(argv), stdin=subprocess.PIPE,
+            env = {"MPLBACKEND": "agg", "MPLCONFIGDIR": str(self._scratch / ".matplotlib")}
+            self._process = subprocess.Popen(self._sandbox.command(argv, env), stdin=subprocess.PIPE,
                                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self._scratch,
                                              start_new_session=True)
             self._lines = LineReader(self._process.stdout)
         return self._process
 
     def run(self, job: dict, timeout: float) -> tuple[str, dict | None]:
-        """Run ``job``; return ("ok", outcome), ("timeout", None), ("too large", None) or ("crashed", None)."""
-        process = self._start()
+        """Run ``job``; return ("ok", outcome), ("timeout", None), ("too large", None) or ("crashed", None).
+
+        A job whose process was killed from outside (a SIGKILL that neither its memory nor its CPU limit
+        caused) is also noted in :data:`FAULTS`: the grading process then ends as the grader's fault.
+        """
+        process, lines, folder = self._channel()
+        in_template = self._template is not None
+        group = self._template.sandbox.cgroup if in_template else self._sandbox.cgroup
+        mark = group.mark() if group is not None else {}
+        self._job_cpu = None
         name = f"job-{secrets.token_hex(8)}.json"
-        (self._jobs / name).write_text(json.dumps(job))
+        path = folder / name
+        path.write_text(json.dumps(job))
+        path.chmod(0o644)
         deadline = time.monotonic() + timeout
         try:
-            process.stdin.write(f"{name}\n".encode())
+            process.stdin.write(f"job {name}\n".encode())
             process.stdin.flush()
-            started = self._lines.line_starting("started ", deadline)
+            started = self._line(lines, "started ", deadline)
             if started is None:
-                self._restart()
+                self._failed(in_template, mark)
                 return "crashed", None
-            finished = self._lines.line_starting("finished ", deadline)
-            if finished is None:  # out of time: the zygote stops the child, and stays
+            self._costs["template_jobs" if in_template else "jobs"] += 1
+            finished = self._line(lines, "finished ", deadline)
+            if finished is None:  # out of time: the child is stopped, the zygote (or template) stays
                 process.stdin.write(b"stop\n")
                 process.stdin.flush()
-                finished = self._lines.line_starting("finished ", time.monotonic() + 10)
-                if finished is None or self._lines.read_exactly(int(finished.split()[-1]),
-                                                                time.monotonic() + 10) is None:
-                    self._restart()
+                finished = self._line(lines, "finished ", time.monotonic() + 10)
+                if finished is None or lines.read_exactly(int(finished.split()[-1]), time.monotonic() + 10) is None:
+                    self._failed(in_template, mark)
                 return "timeout", None
             parts = finished.split()  # finished PID STATUS... LENGTH
             status, length = " ".join(parts[2:-1]), int(parts[-1])
-            data = self._lines.read_exactly(length, time.monotonic() + 30)
+            data = lines.read_exactly(length, time.monotonic() + 30)
             if data is None:
-                self._restart()
+                self._failed(in_template, mark)
                 return "crashed", None
+            if status == f"signal {int(signal.SIGKILL)}" and self._job_cpu is not None and \
+                    self._job_cpu < float(job.get("cpu_seconds") or 0) and not (group and group.out_of_memory(mark)):
+                FAULTS.append("a verification process was killed from outside (SIGKILL, not its memory or CPU limit)")
             if status == "too large":
                 return "too large", None
             outcome = _decode_outcome(data)
             return ("ok", outcome) if outcome is not None else ("crashed", None)
         except (BrokenPipeError, OSError, ValueError):
-            self._restart()
+            self._failed(in_template, mark)
             return "crashed", None
         finally:
-            (self._jobs / name).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            if self._dirty and in_template:
+                self._failed(True, None)
+
+    def _line(self, lines: LineReader, prefix: str, deadline: float) -> str | None:
+        """The next line starting with ``prefix``; what the zygote says on the way is noted."""
+        while True:
+            line = lines.read_line(deadline)
+            if line is None or line.startswith(prefix):
+                return line
+            parts = line.split()
+            try:
+                if parts[0] == "ready":
+                    self._costs["zygote_cpu"].append(float(parts[1]))
+                elif parts[0] == "cpu":
+                    self._job_cpu = float(parts[2])
+                    if self._template is not None:
+                        self._costs["template_jobs_cpu"] += self._job_cpu
+                        self._template.note_own_cpu(float(parts[3]))
+                    else:
+                        self._costs["zygote_jobs_cpu"] += self._job_cpu
+                        self._self_cpu = float(parts[3])
+                elif parts[0] == "dirty":
+                    self._dirty = True
+            except (IndexError, ValueError):
+                pass
+
+    def _failed(self, in_template: bool, mark: dict | None) -> None:
+        """The zygote (or template) did not do what it was asked: no job runs in it again. When it was killed
+        from outside, that is the grader's fault (:data:`FAULTS`)."""
+        if in_template:
+            template, self._template = self._template, None
+            template.usable = False
+            self._dirty = False
+            if template.ended() is not None and template.killed_from_outside():
+                FAULTS.append("the grading kernels' template was killed from outside while it ran a check")
+            return
+        process, group = self._process, self._sandbox.cgroup if self._sandbox is not None else None
+        if process is not None and process.poll() in (-signal.SIGKILL, 128 + signal.SIGKILL) and not (
+                group is not None and group.out_of_memory(mark)):
+            FAULTS.append("the verification zygote was killed from outside (SIGKILL, not its memory limit)")
+        self._restart()
 
     def _restart(self) -> None:
+        self._dirty = False
+        self._costs["zygote_self_cpu"] += self._self_cpu
+        self._self_cpu = 0.0
         if self._process is not None:
             stop_process(self._process)
         self._process = None
         if self._sandbox is not None:
+            if self._sandbox.cgroup is not None:
+                self._costs["sandbox_cpu"] += self._sandbox.cgroup.cpu_seconds() or 0.0
             self._sandbox.close()
             self._sandbox = None
 
     def close(self) -> None:
+        self._template = None
         self._restart()
         shutil.rmtree(self._folder, ignore_errors=True)
+        if timing.enabled():
+            timing.record("verifier", sandboxed=self.sandboxed, **self._costs)
 
 
 def judge_returns(notebook: str, name: str, cases: list[Case], returned: list | None, label: str) -> Verdict:
@@ -257,8 +361,11 @@ def feedback_curve(notebook: str, learner: NotebookCode, verifier: Verifier) -> 
         return None
     data = {"function": curve.function, "about": curve.about, "every": curve.every,
             "reference": reference_curve(notebook), "yours": None, "problem": None}
+    cpu = time.thread_time()
     state, outcome = verifier.run(_job(curve.function, learner.module_for(curve.function), "", [curve.case]),
                                   VERIFY_TIMEOUT)
+    if isinstance(verifier, Verifier):
+        verifier._costs["client_cpu"] += time.thread_time() - cpu
     got = ((outcome or {}).get("returned") or [{}])[0]
     if state != "ok" or "error" in (outcome or {}) or not isinstance(got, dict) or "result" not in got:
         error = got.get("error") if isinstance(got, dict) else None
@@ -295,12 +402,15 @@ def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None
     own = verifier is None
     verifier = verifier or Verifier(sandboxed=sandbox_unavailable() is None)
     cases = cases or {}
+    cpu = time.thread_time()
     try:
         return {name: verify_function(notebook, name, learner, checks, verifier, cases.get(name))
                 for name in checks.functions}
     finally:
         if own:
             verifier.close()
+        elif isinstance(verifier, Verifier):  # what checking costs the grader itself (benchmarks)
+            verifier._costs["client_cpu"] += time.thread_time() - cpu
 
 
 _submission_verifier: Verifier | None = None
@@ -313,6 +423,8 @@ def submission_verifier(sandboxed: bool) -> Verifier:
     shared between submissions, which are graded in separate processes.
     """
     global _submission_verifier
+    if _submission_verifier is not None and _submission_verifier.sandboxed != sandboxed:
+        close_submission_verifier()  # never a trusted-only zygote where a sandboxed one was asked for
     if _submission_verifier is None:
         _submission_verifier = Verifier(sandboxed=sandboxed)
         atexit.register(close_submission_verifier)

@@ -47,8 +47,12 @@ def run_worker(workspace: Path, student: str) -> None:
 
     from .config import nbgrader_config
     from .course import ASSIGNMENT
-    from .verify import close_submission_verifier
+    from .pipeline import SandboxedExecute
+    from .sandbox import Limits, timing
+    from .sandbox.warm import close_submission_template, prestart
+    from .verify import close_submission_verifier, submission_verifier
 
+    started, cpu = time.monotonic(), timing.process_cpu()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would bury the log
     config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
@@ -59,9 +63,20 @@ def run_worker(workspace: Path, student: str) -> None:
     config.VerifyFunctions.sandboxed = settings.get("sandboxed", True)
     coursedir = CourseDirectory(config=config)
     try:
+        # This submission's kernel template starts now, in its sandbox: its imports overlap nbgrader's own
+        # start and first pass. It serves this submission only; its checks run there too, between kernels.
+        execute = SandboxedExecute(config=config)
+        if execute.warm_kernels:
+            prestart(Limits(execute.memory_mb, execute.cpu_seconds, execute.scratch_mb), execute.sandboxed)
+        else:  # a template per notebook: the checks have a zygote of their own, started now too
+            submission_verifier(config.VerifyFunctions.sandboxed).start()
         Autograde(coursedir=coursedir, config=config).start()
     finally:
-        close_submission_verifier()  # a forked child ends with os._exit, which runs no atexit handlers
+        # a forked child ends with os._exit, which runs no atexit handlers
+        close_submission_template()
+        close_submission_verifier()
+        timing.record("grading process", student=student, cpu=timing.process_cpu() - cpu,
+                      wall=time.monotonic() - started)
 
 
 def preload() -> None:
@@ -82,6 +97,26 @@ def preload() -> None:
     for notebook in CHECK_MODULES:
         reference_module(notebook)
         reference_curve(notebook)
+    _warm_matplotlib()
+
+
+def _warm_matplotlib() -> None:
+    """Draw one small figure, as the feedback page's curve is drawn (pipeline.WriteResults): loading fonts and
+    laying out text the first time costs each grading process about half a second otherwise."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.2), dpi=100)
+    axes = figure.add_subplot()
+    axes.plot([0, 1, 2], [0.7, 0.5, 0.4], label="a")
+    axes.plot([0, 1, 2], [0.7, 0.4, 0.3], linestyle="--", label="b")
+    axes.set_title("Cost")
+    axes.set_xlabel("iterations")
+    axes.set_ylabel("cost")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(io.BytesIO(), format="png")
 
 
 def serve() -> None:
@@ -90,6 +125,9 @@ def serve() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not break the protocol
     preload()
     replies.write("ready\n")
+    from .sandbox import timing
+
+    timing.record("warm worker", cpu=timing.process_cpu())
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -140,10 +178,12 @@ def _grade_in_child(job: dict, replies) -> None:
         traceback.print_exc()
     finally:
         from .pipeline import GRADER_FAULTS
+        from .verify import FAULTS
 
-        if GRADER_FAULTS:  # nbgrader logs a notebook's exception and goes on: the fault is read from here
+        faults = GRADER_FAULTS + FAULTS
+        if faults:  # nbgrader logs a notebook's exception and goes on: the fault is read from here
             code = GRADER_FAULT_EXIT
-            print(f"grader fault: {GRADER_FAULTS[0]}")
+            print(f"grader fault: {faults[0]}")
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

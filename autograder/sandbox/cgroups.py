@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 CONTROLLERS = ("memory", "pids")
+ACCOUNTING = "cpuacct"  # cgroup v1: CPU time of everything in the group, where the machine has it (v2: always)
 PREFIX = "course-"
 
 
@@ -36,7 +37,7 @@ def _mounts() -> dict[str, tuple[str, str]]:
             if fstype == "cgroup2":
                 found.setdefault("", (fields[4], fields[3]))
             elif fstype == "cgroup":
-                for controller in CONTROLLERS:
+                for controller in (*CONTROLLERS, ACCOUNTING):
                     if controller in options:
                         found.setdefault(controller, (fields[4], fields[3]))
     return found
@@ -71,7 +72,8 @@ def bases() -> dict[str, Path] | None:
     """Where sandbox cgroups are made: one folder per controller (v1), or one for both (v2); None if nowhere."""
     v1 = {c: _base(c) for c in CONTROLLERS}
     if all(v1.values()):
-        return v1
+        accounting = _base(ACCOUNTING)  # optional: only the benchmarks' CPU figures need it
+        return {**v1, ACCOUNTING: accounting} if accounting is not None else v1
     v2 = _base("")
     if v2 is None:
         return None
@@ -135,25 +137,61 @@ class Cgroup:
         for folder in self.folders:
             (folder / "cgroup.procs").write_text(str(os.getpid()))
 
-    def out_of_memory(self) -> bool:
-        """Whether a process of this group was killed for reaching the group's own memory limit.
-
-        (Not for the machine running out of memory: then the group's limit was never reached.)
-        """
+    def _memory_counts(self) -> dict[str, int]:
+        """The group's memory counters: "oom_kill" (processes killed for its limit) and "max" (times it was hit)."""
+        counts: dict[str, int] = {}
         for folder in self.folders:
-            counts = {}
             for name in ("memory.events", "memory.oom_control"):
                 if (folder / name).exists():
                     for line in (folder / name).read_text().splitlines():
                         key, _, value = line.partition(" ")
-                        counts[key] = int(value or 0)
+                        if value.strip().isdigit():
+                            counts[key] = counts.get(key, 0) + int(value)
             if (folder / "memory.failcnt").exists():  # cgroup v1: the limit was hit, by count or by high mark
                 limit = int((folder / "memory.limit_in_bytes").read_text())
-                counts["max"] = int((folder / "memory.failcnt").read_text() or 0) + (
+                counts["max"] = counts.get("max", 0) + int((folder / "memory.failcnt").read_text() or 0) + (
                     int((folder / "memory.max_usage_in_bytes").read_text()) >= limit)
-            if counts.get("oom_kill", 0) > 0 and counts.get("max", 0) > 0:
-                return True
-        return False
+        return counts
+
+    def mark(self) -> dict[str, int]:
+        """Where the memory counters stand now: :meth:`out_of_memory` ``since`` this mark looks only at what follows.
+
+        For one sandbox that runs several kernels, one after another. (cgroup v1's failure count and high
+        mark are reset here; its count of OOM kills, and cgroup v2's counters, only ever grow.)
+        """
+        for folder in self.folders:
+            for name in ("memory.failcnt", "memory.max_usage_in_bytes"):
+                with contextlib.suppress(OSError):
+                    if (folder / name).exists():
+                        (folder / name).write_text("0")
+        return self._memory_counts()
+
+    def out_of_memory(self, since: dict[str, int] | None = None) -> bool:
+        """Whether a process of this group was killed for reaching the group's own memory limit (since ``since``,
+        a :meth:`mark`, when given).
+
+        (Not for the machine running out of memory: then the group's limit was never reached.)
+        """
+        try:
+            counts = self._memory_counts()
+        except OSError:  # the group is gone
+            return False
+        since = since or {}
+        return counts.get("oom_kill", 0) > since.get("oom_kill", 0) and counts.get("max", 0) > since.get("max", 0)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds used so far by every process that ran in the group (None where nothing counts them)."""
+        for folder in self.folders:
+            try:
+                if (folder / "cpuacct.usage").exists():
+                    return int((folder / "cpuacct.usage").read_text()) / 1e9
+                if (folder / "cpu.stat").exists():
+                    for line in (folder / "cpu.stat").read_text().splitlines():
+                        if line.startswith("usage_usec "):
+                            return int(line.split()[1]) / 1e6
+            except (OSError, ValueError):
+                return None
+        return None
 
     def kill(self) -> None:
         for folder in self.folders:

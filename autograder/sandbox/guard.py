@@ -23,8 +23,13 @@ _PATH_WRITE_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmo
                       "os.link", "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move"}
 _LISTING_EVENTS = {"os.listdir", "os.scandir", "glob.glob"}
 _INTROSPECTION_EVENTS = {"gc.get_objects", "gc.get_referrers", "gc.get_referents"}
+# A learner's process may not change its own limits: lowering its CPU limit would have it killed by SIGKILL,
+# which the grader would take for a kill from outside (an operator), and grade again, then record an error.
+_LIMIT_EVENTS = {"resource.setrlimit", "resource.prlimit"}
+# Ways to send a signal that raise no audit event: taken out of the signal module before a learner's first line.
+_UNAUDITED_SIGNALLING = ("raise_signal", "pidfd_send_signal")
 _BLOCKED_IMPORTS = {"_posixsubprocess", "_ctypes", "ctypes", "_socket", "socket", "multiprocessing", "_cffi_backend",
-                    "cffi"}
+                    "cffi", "_signal"}  # (_signal: imported again, it would bring back what is taken out below)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -44,6 +49,10 @@ def install_guard(*, writable: tuple[str, ...], readable: tuple[str, ...]) -> No
     subprocess_module = sys.modules.get("subprocess")
     if subprocess_module is not None and hasattr(subprocess_module, "_fork_exec"):
         subprocess_module._fork_exec = None
+    for module in (signal, sys.modules.get("_signal")):
+        for name in _UNAUDITED_SIGNALLING:
+            if module is not None and hasattr(module, name):
+                delattr(module, name)
     realpath = os.path.realpath  # bound now, so a learner replacing os.path.realpath changes nothing
     writable = tuple(realpath(p) for p in writable)
     readable = tuple(realpath(p) for p in readable) + writable
@@ -86,6 +95,8 @@ def install_guard(*, writable: tuple[str, ...], readable: tuple[str, ...]) -> No
             deny("opening a database")
         elif event in _INTROSPECTION_EVENTS:
             deny(event)
+        elif event in _LIMIT_EVENTS and not (event == "resource.prlimit" and len(args) > 2 and args[2] is None):
+            deny("changing resource limits")
         elif event == "import" and args and args[0] in _BLOCKED_IMPORTS:
             deny(f"importing {args[0]}")
 

@@ -5,11 +5,13 @@ Started by the grader, inside the sandbox, as
 ``python -m autograder.sandbox.zygote --jobs DIR --scratch DIR --readable DIR... [--isolated]``.
 Starting Python and importing numpy once, then forking, makes a check cost milliseconds.
 
-Protocol. The grader writes a job file into ``--jobs`` and its name on standard input; the zygote forks
-a child, answers ``started PID``, and the child (never the zygote) reads the job: the learner's
+Protocol. Once imported, the zygote says ``ready CPU`` (its own CPU seconds so far). The grader writes
+a job file into ``--jobs`` and ``job NAME`` on standard input; the zygote forks a child, answers
+``started PID``, and the child (never the zygote) reads the job: the learner's
 module, the reference versions of the functions it calls, and the inputs. No expected result is ever
 in a job. The child writes what the function returned or raised, as data, on a pipe of its own; the
-zygote passes it on as ``finished PID STATUS LENGTH`` followed by LENGTH bytes. A line ``stop`` on
+zygote passes it on as ``cpu PID CHILD_CPU OWN_CPU`` (for the benchmarks), ``dirty PID`` if something
+of the job could not be removed, then ``finished PID STATUS LENGTH`` followed by LENGTH bytes. A line ``stop`` on
 standard input while a job runs kills its child (the grader's time limit); end of input kills it and
 ends the zygote. After every job, nothing of it is left: in the sandbox's own PID namespace
 (``--isolated``) every other process is killed, and the scratch folder is emptied, so one function's
@@ -24,10 +26,10 @@ import json
 import os
 import resource
 import select
-import shutil
 import signal
 import sys
 
+from .forking import clean, preload_notebook_libraries, seed, undumpable
 from .guard import install_guard
 
 RESULT_LIMIT = 64 * 1024 * 1024  # bytes a child may return; more ends it (serialize.MAX_BYTES)
@@ -39,35 +41,50 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--scratch", required=True)
     parser.add_argument("--readable", action="append", default=[])
     parser.add_argument("--isolated", action="store_true", help="alone in a PID namespace: clean up by killing all")
+    parser.add_argument("--seed", help="copy this folder into the scratch folder before the imports (font list)")
     args = parser.parse_args(argv)
-
-    import numpy  # noqa: F401  (shared by every child)
-
-    from .. import serialize  # noqa: F401
-    from ..checks import decode_inputs  # noqa: F401
-
+    if args.seed:
+        seed(args.seed, args.scratch)
+    os.chdir(args.scratch)
+    preload_notebook_libraries()  # shared by every child: a learner's module imports what its notebook does
+    undumpable()
     replies = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # stray prints of the zygote's own go where stderr goes, never into the protocol
     stdin = os.fdopen(0, "rb", buffering=0)
+    if not clean(None, args.scratch, args.isolated):
+        sys.exit("the scratch folder could not be emptied")
+    replies.write(f"ready {_cpu():.3f}\n".encode())
     while True:
         line = _read_line(stdin)
         if line is None:
             return
-        name = line.strip()
+        name = line.strip().removeprefix("job ")
         if not name or name == "stop" or "/" in name:
             continue
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            _child(os.path.join(args.jobs, name), args.scratch, tuple(args.readable), write_end, replies)
-        os.close(write_end)
-        replies.write(f"started {pid}\n".encode())
-        status, data = _collect(pid, read_end, stdin)
-        _clean(pid, args.scratch, args.isolated)
-        replies.write(f"finished {pid} {status} {len(data)}\n".encode() + data)
-        if status == "orphaned":
+        if serve_job(os.path.join(args.jobs, name), args.scratch, tuple(args.readable), args.isolated, replies,
+                     stdin):
             return
+
+
+def serve_job(job_path: str, scratch: str, readable: tuple[str, ...], isolated: bool, replies, stdin) -> bool:
+    """Run one job in a forked child and answer as the protocol says; True when the grader is gone.
+
+    Also used by the kernel template (:mod:`.kernel`), which runs the checks of a submission's notebook
+    between its kernels.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _child(job_path, scratch, readable, write_end, replies)
+    os.close(write_end)
+    replies.write(f"started {pid}\n".encode())
+    status, data, cpu = _collect(pid, read_end, stdin)
+    if not clean(pid, scratch, isolated):
+        replies.write(f"dirty {pid}\n".encode())  # the grader runs no job here again
+    replies.write(f"cpu {pid} {cpu:.3f} {_cpu():.3f}\n".encode())
+    replies.write(f"finished {pid} {status} {len(data)}\n".encode() + data)
+    return status == "orphaned"
 
 
 def _read_line(stream) -> str | None:
@@ -81,8 +98,14 @@ def _read_line(stream) -> str | None:
     return data.decode(errors="replace")
 
 
-def _collect(pid: int, results: int, stdin) -> tuple[str, bytes]:
-    """Read the child's results until it ends; "exit N", "signal N", "too large", "stopped" or "orphaned"."""
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _collect(pid: int, results: int, stdin) -> tuple[str, bytes, float]:
+    """Read the child's results until it ends: its status ("exit N", "signal N", "too large", "stopped" or
+    "orphaned"), what it returned, and the CPU seconds it used."""
     data, verdict = bytearray(), None
     pidfd = os.pidfd_open(pid)
     watched = [results, pidfd, stdin]
@@ -105,7 +128,7 @@ def _collect(pid: int, results: int, stdin) -> tuple[str, bytes]:
                     os.kill(pid, signal.SIGKILL)
             if pidfd in ready:
                 break
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         fcntl.fcntl(results, fcntl.F_SETFL, os.O_NONBLOCK)  # a grandchild may hold the pipe open: no waiting
         while len(data) <= RESULT_LIMIT:
             try:
@@ -118,36 +141,11 @@ def _collect(pid: int, results: int, stdin) -> tuple[str, bytes]:
     finally:
         os.close(pidfd)
         os.close(results)
+    cpu = usage.ru_utime + usage.ru_stime
     if verdict:
-        return verdict, b""
+        return verdict, b"", cpu
     code = os.waitstatus_to_exitcode(status)
-    return (f"exit {code}" if code >= 0 else f"signal {-code}"), bytes(data[:RESULT_LIMIT])
-
-
-def _clean(pid: int, scratch: str, isolated: bool) -> None:
-    """Leave nothing of a job behind: no process (but this one) and an empty scratch folder."""
-    if isolated:
-        me = os.getpid()
-        for entry in os.listdir("/proc"):
-            if entry.isdigit() and int(entry) not in (me, 1):
-                try:
-                    os.kill(int(entry), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-    else:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    for entry in os.listdir(scratch):
-        path = os.path.join(scratch, entry)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+    return (f"exit {code}" if code >= 0 else f"signal {-code}"), bytes(data[:RESULT_LIMIT]), cpu
 
 
 def _child(job_path: str, scratch: str, readable: tuple[str, ...], results: int, replies) -> None:
@@ -158,6 +156,11 @@ def _child(job_path: str, scratch: str, readable: tuple[str, ...], results: int,
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.closerange(3, results)
         os.closerange(results + 1, 1 << 16)
+        try:
+            with open("/proc/self/oom_score_adj", "w") as score:
+                score.write("1000")  # the job is the first to go when the sandbox's memory runs out, never the zygote
+        except OSError:
+            pass
         with open(job_path) as stream:
             job = json.load(stream)
         outcome = run_job(job, scratch, readable)

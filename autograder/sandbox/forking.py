@@ -1,0 +1,190 @@
+"""What the two forking servers inside the sandbox share (:mod:`.kernel`, :mod:`.zygote`): the libraries they
+import once for all their children, and leaving nothing of a child behind before the next one.
+
+Runs inside the sandbox, never a learner's code: it imports only the standard library at first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import time
+
+MARKER = ".course-grader"  # the grader's own marker file: never copied into a scratch folder
+
+
+def preload_notebook_libraries() -> None:
+    """Import what the course's notebooks import (and so what every module built from them imports)."""
+    import matplotlib.pyplot  # noqa: F401  (reads matplotlib's font list: MPLCONFIGDIR must hold its cache)
+    import numpy  # noqa: F401
+
+    for optional in ("h5py", "PIL.Image"):
+        try:
+            __import__(optional)
+        except ImportError:
+            pass
+    from .. import serialize  # noqa: F401
+    from ..checks import (  # noqa: F401
+        decode_inputs,
+        derivatives_and_gradient_descent,
+        logistic_regression,
+        numpy_and_vectorization,
+        provide_hidden_inputs,
+    )
+
+
+def warm_matplotlib() -> None:
+    """Render one small figure as a kernel shows one (PNG, tight box), outside pyplot's figure list: the first
+    figure of every kernel would otherwise load fonts and lay text out from nothing (0.1 s)."""
+    import io
+
+    import numpy
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 3))
+    axes = figure.add_subplot()
+    axes.plot(numpy.linspace(-1, 1, 20), numpy.linspace(0, 1, 20), label="σ(z) = wᵀx + b, a²")
+    axes.imshow(numpy.zeros((4, 4, 3), dtype=numpy.uint8))
+    axes.axhline(0.5, color="grey", linewidth=0.5)
+    axes.set_title("title")
+    axes.set_xlabel("x")
+    axes.legend()
+    figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+
+
+def seed(source: str, scratch: str) -> None:
+    """Copy ``source``'s files and folders into the scratch folder (entry by entry: the folder is the sandbox's)."""
+    if not os.path.isdir(source):
+        return
+    for entry in os.scandir(source):
+        target = os.path.join(scratch, entry.name)
+        if entry.name == MARKER:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, target, symlinks=True)
+        elif entry.is_file(follow_symlinks=False):
+            shutil.copy(entry.path, target)
+
+
+def undumpable() -> None:
+    """Make this process non-dumpable: its children (same user) can then neither trace it nor open its /proc
+    files (its memory, its pipes to the grader). Best effort: where ctypes cannot load libc, nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (ImportError, OSError, AttributeError):
+        pass
+
+
+def clean(pid: int | None, scratch: str, isolated: bool) -> bool:
+    """Leave nothing of a child behind: no process but this one, no IPC object, an empty scratch folder.
+
+    ``isolated``: alone in the sandbox's PID namespace, where every other process can be killed. Else
+    (unsandboxed) the child's own process group. Returns whether all of it holds.
+    """
+    if isolated:
+        gone = kill_all_others()
+        remove_ipc()
+    else:
+        if pid is not None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        gone = True
+    return empty(scratch) and gone
+
+
+def kill_all_others(patience: float = 10.0) -> bool:
+    """Kill every process of the PID namespace but its init and this one; True once they are gone."""
+    me = os.getpid()
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)  # all but init and the caller, in one call: no fork can race it
+        except ProcessLookupError:
+            pass
+        while True:  # reap this process's own children
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        alive = False
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) not in (1, me):
+                try:
+                    with open(f"/proc/{entry}/stat", "rb") as info:
+                        alive = alive or info.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+                except (OSError, IndexError):
+                    continue
+        if not alive:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+
+
+def remove_ipc() -> None:
+    """Remove the System V shared memory, semaphores and message queues of the sandbox's IPC namespace."""
+    found = []
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                lines = table.read().splitlines()[1:]
+        except OSError:
+            continue
+        found += [(kind, int(line.split()[1])) for line in lines if line.split()]
+    if not found:
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError):
+        return
+    for kind, number in found:  # IPC_RMID is 0 for all three
+        if kind == "sem":
+            libc.semctl(number, 0, 0)
+        else:
+            getattr(libc, f"{kind}ctl")(number, 0, None)
+
+
+def empty(folder: str) -> bool:
+    """Remove everything in ``folder``, whatever permissions a child gave it; True once it is empty."""
+    def writable_again(function, path, _):
+        try:
+            os.chmod(os.path.dirname(path), stat.S_IRWXU)
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.chmod(path, stat.S_IRWXU)
+                shutil.rmtree(path, onerror=lambda *a: None)
+            else:
+                function(path)
+        except OSError:
+            pass
+
+    for _attempt in range(2):
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            return False
+        for entry in entries:
+            path = os.path.join(folder, entry)
+            if os.path.isdir(path) and not os.path.islink(path):
+                try:
+                    os.chmod(path, stat.S_IRWXU)
+                except OSError:
+                    pass
+                shutil.rmtree(path, onerror=writable_again)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+    try:
+        return not os.listdir(folder)
+    except OSError:
+        return False
