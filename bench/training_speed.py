@@ -54,7 +54,7 @@ def floor(X, iterations: int) -> None:
         _ = X @ dZ.T
 
 
-def measure(name: str, data, iterations: int, repeats: int) -> None:
+def measure(name: str, data, iterations: int, repeats: int, quiet: bool = False) -> dict:
     from autograder.reference import reference_function
 
     model = reference_function(NOTEBOOK, "model")
@@ -68,10 +68,13 @@ def measure(name: str, data, iterations: int, repeats: int) -> None:
         floor(X, iterations)
         runs["floor"].append(time.perf_counter() - started)
     ours, base = statistics.median(runs["model()"]), statistics.median(runs["floor"])
-    print(f"{name}: X {X.shape}, {iterations} iterations, median of {repeats}")
-    print(f"  model()               {ours:7.2f} s  ({1000 * ours / iterations:.2f} ms/iteration)")
-    print(f"  floor (2 products/it) {base:7.2f} s  ({1000 * base / iterations:.2f} ms/iteration)")
-    print(f"  ratio                 {ours / base:7.2f}x  (target <= 1.3x)")
+    if not quiet:
+        print(f"{name}: X {X.shape}, {iterations} iterations, median of {repeats}")
+        print(f"  model()               {ours:7.2f} s  ({1000 * ours / iterations:.2f} ms/iteration)")
+        print(f"  floor (2 products/it) {base:7.2f} s  ({1000 * base / iterations:.2f} ms/iteration)")
+        print(f"  ratio                 {ours / base:7.2f}x  (target <= 1.3x)")
+    return {"dataset": name, "iterations": iterations, "repeats": repeats, "model": runs["model()"],
+            "floor": runs["floor"], "ratio": ours / base}
 
 
 def main(argv=None) -> None:
@@ -79,11 +82,14 @@ def main(argv=None) -> None:
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, help="BLAS threads (default: numpy's own choice)")
+    parser.add_argument("--json", action="store_true", help="print one JSON list of the figures instead")
     args = parser.parse_args(argv)
     if args.threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(args.threads)
-    print(f"BLAS threads: {args.threads or 'numpy default'}")
+    if not args.json:
+        print(f"BLAS threads: {args.threads or 'numpy default'}")
+    figures = []
     sources = [("shipped dataset (datasets/)", None)]
     if os.environ.get("CATVNONCAT_DIR"):
         sources.append((f"original dataset (CATVNONCAT_DIR={os.environ['CATVNONCAT_DIR']})",
@@ -92,9 +98,14 @@ def main(argv=None) -> None:
         try:
             data = load(original)
         except Exception as exc:  # a missing or unbuilt dataset is reported, not fatal
-            print(f"{name}: not measured ({type(exc).__name__}: {str(exc)[:160]})")
+            if not args.json:
+                print(f"{name}: not measured ({type(exc).__name__}: {str(exc)[:160]})")
             continue
-        measure(name, data, args.iterations, args.repeats)
+        figures.append(measure(name, data, args.iterations, args.repeats, quiet=args.json))
+    if args.json:
+        import json
+
+        print(json.dumps([{**f, "threads": args.threads or "default"} for f in figures]))
 
 
 if __name__ == "__main__":
