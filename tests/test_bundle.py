@@ -11,7 +11,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10, which the project supports: pip's own copy of the same parser
+    from pip._vendor import tomli as tomllib
 import yaml
 from nbclient import NotebookClient
 

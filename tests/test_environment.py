@@ -7,7 +7,10 @@ environment-student.yml; the instructor environment adds the extras ``instructor
 
 from __future__ import annotations
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10, which the project supports: pip's own copy of the same parser
+    from pip._vendor import tomli as tomllib
 import yaml  # PyYAML: installed with jupyter (jupyter-events)
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
