@@ -245,6 +245,28 @@ def test_optimize_must_leave_its_inputs_alone_and_an_in_place_update_on_a_copy_i
     assert judge_returns(NB03, "optimize", cases, record_returns(cases, copies["optimize"]), "hidden test").passed
 
 
+def test_integer_zeros_are_named_at_initialize_where_they_are_written_not_in_model_where_they_break():
+    """Integer zeros look right, but with an optimize that updates a copy in place (which is fine) the learner's
+    model stops with a casting error: the first test to fail must be initialize_with_zeros's, saying why."""
+    learner = _namespace(NB03, """
+def initialize_with_zeros(dim):
+    return np.zeros((dim, 1), dtype=int), 0
+""", reference_code(NB03).functions["optimize"].replace("w = copy.deepcopy(w)", "w = w.copy()").replace(
+        "w = w - learning_rate * dw", "w -= learning_rate * dw"))
+    checks = checks_for(NB03)
+    with pytest.raises(CheckFailure, match="must hold floats"):
+        checks.visible("initialize_with_zeros", learner["initialize_with_zeros"])
+    w, b = learner["initialize_with_zeros"](2)
+    with pytest.raises(TypeError, match="[Cc]annot cast"):  # what the learner would otherwise meet, in optimize
+        learner["optimize"](w, b, np.ones((2, 3)), np.array([[1, 0, 1]]), num_iterations=1)
+    checks.visible("optimize", learner["optimize"])  # optimize itself is right
+    for floats in ("np.zeros((dim, 1)), 0", "np.zeros((dim, 1), dtype=np.float32), 0.0"):
+        checks.visible("initialize_with_zeros", _namespace(NB03, f"""
+def initialize_with_zeros(dim):
+    return {floats}
+""")["initialize_with_zeros"])
+
+
 def test_hidden_weights_are_floats():
     checks = checks_for(NB03)
     for seed in range(20):

@@ -10,7 +10,10 @@ Written down once, used everywhere (visible tests, hidden tests, the out-of-kern
   ``float``, a numpy scalar (``np.float64``...) and a 0-d array are all accepted. An array with one
   element of shape ``(1,)`` or ``(1, 1)`` is not: it is reported with the fix (``float(...)``).
 * **Arrays.** Must be ``numpy.ndarray`` (not a list, not a subclass) of exactly the documented shape:
-  ``(n, 1)`` and ``(n,)`` are different shapes. Any integer or float dtype is accepted.
+  ``(n, 1)`` and ``(n,)`` are different shapes. Any integer or float dtype is accepted, except for a
+  parameter the model learns (``initialize_with_zeros``'s ``w``, ``Expect(floats=True)``): it must
+  hold floats, because training changes it by fractions, and ``w -= learning_rate * dw`` on an
+  integer array stops with a casting error later, in ``optimize`` or ``model``.
 * **Labels.** Predictions are arrays of 0 and 1; integer, float and boolean dtypes are all accepted,
   compared exactly.
 * **Lists of numbers** (``costs``): a list, tuple or 1-d array of the right length.
@@ -76,6 +79,7 @@ class Expect:
     like: str | None = None  # the argument whose shape this value must have ("w"), for messages
     fields: dict[str, Expect] = field(default_factory=dict)  # per-key settings of a dict
     items: list[Expect] = field(default_factory=list)  # per-position settings of a returned tuple
+    floats: bool = False  # a parameter training updates: an array of floats, never of integers
 
 
 def fail(message: str, spec: Expect | None = None, expected: Any = None, actual: Any = None,
@@ -215,6 +219,10 @@ def _compare_array(expected: np.ndarray, actual: Any, spec: Expect) -> None:
         fail(f"{spec.name} should hold numbers, but its dtype is {actual.dtype}", spec, expected, actual)
     if actual.shape != expected.shape:
         fail(_shape_message(expected.shape, actual.shape, spec), spec, expected, actual)
+    if spec.floats and actual.dtype.kind != "f":
+        fail(f"{spec.name} holds {'booleans' if actual.dtype.kind == 'b' else 'integers'} (dtype {actual.dtype}), "
+             f"but training changes it by small fractions, so it must hold floats: leave out dtype=int "
+             f"(np.zeros(shape) gives floats)", spec, expected, actual)
     if spec.labels:
         _compare_labels(expected, actual, spec)
     else:

@@ -255,6 +255,14 @@ def initialize_with_zeros(dim):
     b = np.zeros((1, 1))
     return w, b
 ''', expect_hint="single number"),
+    # integer zeros look right, but optimize's w -= learning_rate * dw then cannot store the fractions:
+    # the learner's model would stop with a casting error in a function that is not the one to fix
+    Entry(LOGISTIC, "initialize_with_zeros", "initialize_with_zeros/integer-zeros", '''
+def initialize_with_zeros(dim):
+    w = np.zeros((dim, 1), dtype=int)
+    b = 0
+    return w, b
+''', expect_hint="must hold floats"),
     Entry(LOGISTIC, "initialize_with_zeros", "initialize_with_zeros/ones", '''
 def initialize_with_zeros(dim):
     w = np.ones((dim, 1))

@@ -141,12 +141,6 @@ def sigmoid(z):
     return s if s.ndim else float(s)
 '''),
 
-    Entry(LOGISTIC, "initialize_with_zeros", "initialize_with_zeros/integer-zeros", '''
-def initialize_with_zeros(dim):
-    w = np.zeros((dim, 1), dtype=int)
-    b = 0
-    return w, b
-'''),
     Entry(LOGISTIC, "initialize_with_zeros", "initialize_with_zeros/reshaped", '''
 def initialize_with_zeros(dim):
     return np.zeros(dim).reshape(-1, 1), np.float64(0)
