@@ -11,12 +11,10 @@ what each worker gets in a default batch, jobs = cores). They alternate, --repea
 and the overhead (ours / floor - 1, target <= 25 %) are printed, in wall time and in CPU time (this
 process and its reaped children; less disturbed by other work on a shared machine).
 
-With --profile, one more batch records where ours spends its time: the warm worker's start, and for the
-last submission grade_batch's own steps (copying, merging the scores) and inside the worker nbgrader's
-preprocessors, kernel start and shutdown, cell execution, the verification and the rest (nbgrader's
-bookkeeping). The warm worker is the real one, started through a wrapper that only adds timers.
+Where ours spends its CPU, phase by phase, is bench/suite.py's breakdown (from the timing records the
+grader writes when COURSE_TIMINGS names a file).
 
-    python bench/headroom.py [--notebook 03|01|02|all] [--repeats 3] [--threads N] [--batch 3] [--profile]
+    python bench/headroom.py [--notebook 03|01|02|all] [--repeats 3] [--threads N] [--batch 3]
 
 The dataset is the shipped one (datasets/), or the original when CATVNONCAT_DIR is set.
 """
@@ -24,7 +22,6 @@ The dataset is the shipped one (datasets/), or the original when CATVNONCAT_DIR 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -51,8 +48,6 @@ from grading_throughput import (  # noqa: E402
     quiet_sqlalchemy,
 )
 
-PROFILE_ENV = "BENCH_PROFILE_FILE"
-
 
 def floor(submission: Path, names: list[str], graded_cells_only: bool = False) -> float:
     """Seconds to start a kernel and run each notebook's cells once (nbclient, fresh kernel each).
@@ -61,7 +56,7 @@ def floor(submission: Path, names: list[str], graded_cells_only: bool = False) -
     """
     from nbclient import NotebookClient
 
-    from autograder.pipeline import cells_to_skip
+    from autograder.preprocessors import cells_to_skip
 
     seconds = 0.0
     os.environ.setdefault("COURSE_DATASETS_DIR", str(DATASETS))  # lr_utils in a scratch folder cannot find datasets/
@@ -95,147 +90,12 @@ def ours(submissions: Path, threads: str, names: list[str]) -> tuple[list[float]
     return [outcome.seconds for outcome in outcomes], wall
 
 
-# -- the profile ---------------------------------------------------------------------------------------
-class Timers:
-    """Seconds spent per phase, per call: a phase may be entered many times."""
-
-    def __init__(self):
-        self.calls = defaultdict(list)
-
-    def wrap(self, owner, attribute: str, phase: str) -> None:
-        original = getattr(owner, attribute)
-
-        def timed(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.calls[phase].append(time.perf_counter() - started)
-
-        setattr(owner, attribute, timed)
-
-    def totals(self) -> dict[str, float]:
-        return {phase: sum(calls) for phase, calls in self.calls.items()}
-
-
-def profile_server(argv: list[str]) -> None:
-    """The real warm worker, with timers: its start, and each forked child's phases (to $BENCH_PROFILE_FILE)."""
-    spawned = float(argv[1])
-    entered = time.time()
-    import nbclient.client
-    import nbgrader.converters.autograde
-
-    from autograder import pipeline, verify, worker
-
-    timers = Timers()
-    for cls in {*pipeline.SANITIZE, *pipeline.AUTOGRADE}:
-        timers.wrap(cls, "preprocess", f"preprocessor {cls.__name__}")
-    client = nbclient.client.NotebookClient
-    timers.wrap(client, "start_new_kernel", "  kernel start (process)")
-    timers.wrap(client, "start_new_kernel_client", "  kernel start (until ready)")
-    timers.wrap(client, "_cleanup_kernel", "  kernel shutdown")
-    timers.wrap(pipeline.SandboxedExecute, "preprocess_cell", "  cell execution")
-    timers.wrap(pipeline.SandboxedExecute, "_template_for", "  kernel template (started ahead; waiting for it)")
-    timers.wrap(pipeline.SandboxedExecute, "_end_kernel", "  kernel shutdown and clean-up in the template")
-    timers.wrap(verify.Verifier, "run", "  verification jobs (in the kernel template, or a zygote)")
-    timers.wrap(verify.Verifier, "_start", "  verification zygote start (when the template cannot run checks)")
-    timers.wrap(verify.Verifier, "close", "  verification zygote stop")
-    timers.wrap(verify, "read_code", "  parsing the learner's code")
-    timers.wrap(nbgrader.converters.autograde.Autograde, "start", "worker: Autograde.start (all of nbgrader)")
-    real_preload, real_run = worker.preload, worker.run_worker
-
-    def preload():
-        started = time.time()
-        real_preload()
-        write_profile({"once": {"warm worker: python start": entered - spawned,
-                                "warm worker: imports and reference solutions": time.time() - started}})
-
-    def run_worker(workspace, student):
-        forked = time.time()
-        timers.calls.clear()  # the child's own phases only
-        try:
-            real_run(workspace, student)
-        finally:
-            write_profile({student: {**timers.totals(), "forked at": forked}})
-
-    worker.preload, worker.run_worker = preload, run_worker
-    worker.serve()
-
-
-def write_profile(entry: dict) -> None:
-    with open(os.environ[PROFILE_ENV], "a") as stream:
-        stream.write(json.dumps(entry) + "\n")
-
-
-def profile(submissions: Path, threads: str) -> None:
-    """Grade the batch once with timers around every step; print the phases of its last submission."""
-    from autograder import grading, worker
-    from autograder.batch import grade_batch
-    from autograder.grading import Course
-
-    timers = Timers()
-    steps = [("assignment_gradebook", "batch: assignment gradebook (cached; generate_assignment on a miss)"),
-             ("_ensure_registered", "batch: course gradebook registration check"),
-             ("prepare_submission", "prepare: copy and check the submission"),
-             ("_build_record", "after: results record"), ("_merge_scores", "after: merge scores"),
-             ("_swap_in", "after: swap the autograded folder in")]
-    for name, phase in steps:
-        timers.wrap(grading, name, phase)
-    timers.wrap(worker.WarmWorker, "grade", "worker: request to result (fork, grading, exit)")
-    real_command = worker.serve_command
-    worker.serve_command = lambda: [sys.executable, __file__, "_profile_server", str(time.time())]
-    with tempfile.TemporaryDirectory(prefix="bench-profile-") as folder, blas_threads(threads, 1):
-        os.environ[PROFILE_ENV] = str(Path(folder) / "worker.json")
-        try:
-            started = time.perf_counter()
-            outcomes = grade_batch(Course(Path(folder) / "course"), submissions, jobs=1, quiet=True)
-            wall = time.perf_counter() - started
-        finally:
-            worker.serve_command = real_command
-            os.environ.pop(PROFILE_ENV)
-        entries = {}
-        for line in (Path(folder) / "worker.json").read_text().splitlines():
-            entries.update(json.loads(line))
-    once = entries.pop("once")
-    last = outcomes[-1]
-    child = entries[last.student]
-    child.pop("forked at")
-    phases = {phase: calls[-1] for phase, calls in timers.calls.items()}  # the last submission's
-    phases.update(child)
-    phases["worker: fork, exit, clean-up"] = (phases.pop("worker: request to result (fork, grading, exit)")
-                                              - child["worker: Autograde.start (all of nbgrader)"])
-    execute = phases["preprocessor SandboxedExecute"]
-    inner = sum(phases[p] for p in phases if p.startswith("  ") and "verification" not in p and "parsing" not in p)
-    phases["  rest of SandboxedExecute (scratch copy, env, nbclient)"] = execute - inner
-    preprocessors = sum(s for p, s in phases.items() if p.startswith("preprocessor"))
-    phases["worker: nbgrader bookkeeping (Autograde.start minus preprocessors)"] = (
-        phases["worker: Autograde.start (all of nbgrader)"] - preprocessors)
-    total = last.seconds
-    print(f"Profile of a batch of {len(outcomes)} (jobs=1, wall {wall:.1f} s). Once per batch, per job slot:")
-    for phase, seconds in once.items():
-        print(f"  {phase:<70} {seconds:6.2f} s")
-    print(f"The last submission ({last.student}, {total:.1f} s, the steady state of a batch):")
-    order = ["prepare", "worker: Autograde", "preprocessor", "worker: nbgrader", "worker: fork", "after"]
-    for prefix in order:
-        for phase in sorted((p for p in phases if p.startswith(prefix)), key=lambda p: -phases[p]):
-            print(f"  {phase:<70} {phases[phase]:6.2f} s  {100 * phases[phase] / total:5.1f} %")
-            if phase == "preprocessor SandboxedExecute" or phase == "preprocessor VerifyFunctions":
-                for sub in sorted((p for p in phases if p.startswith("  ")), key=lambda p: -phases[p]):
-                    inside_verify = "verification" in sub or "parsing" in sub
-                    if inside_verify == (phase == "preprocessor VerifyFunctions"):
-                        print(f"    {sub.strip():<68} {phases[sub]:6.2f} s")
-
-
 def main(argv=None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "_profile_server":
-        return profile_server(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebook", default="03", help='"01", "02", "03" or "all" (default 03)')
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", default="1", help="BLAS threads for both (default 1, as in a default batch)")
     parser.add_argument("--batch", type=int, default=3, help="copies of the submission ours grades in one batch")
-    parser.add_argument("--profile", action="store_true", help="also profile one grading batch, phase by phase")
     args = parser.parse_args(argv)
     quiet_sqlalchemy()
     names = notebooks_for(None if args.notebook == "all" else args.notebook)
@@ -275,8 +135,6 @@ def main(argv=None) -> None:
                 if "CPU" not in name:
                     extra += f", {100 * (value / same - 1):4.0f} % over the same cells"
             print(f"  {name:<32} {value:6.1f} s{extra}   runs: {', '.join(f'{v:.1f}' for v in values)}")
-        if args.profile:
-            profile(submissions, args.threads)
 
 
 if __name__ == "__main__":

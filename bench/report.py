@@ -203,8 +203,7 @@ def render(result: dict, history: list[dict], command: str) -> str:
             "| `grading_throughput.py` | ours against plain nbgrader on notebook 03 or full submissions, BLAS thread "
             "settings side by side |",
             "| `sandbox_cost.py` | ours with and without the OS sandbox |",
-            "| `headroom.py` | one submission against nbclient running its cells, with a profile of the grading "
-            "process |",
+            "| `headroom.py` | one submission against nbclient running its cells once |",
             "| `notebook_runtime.py` | Restart & Run All of each solution notebook |",
             "| `training_speed.py` | `model()` against its bare matrix products |",
             "| `cluster_overhead.py` | grading on a Dask cluster (figures in docs/scaling.md) |", "",
