@@ -12,7 +12,7 @@
 There is no ``solutions/``, no hidden test and no reference answer in it: the notebooks are nbgrader's
 release (``course release``), and the checks are :mod:`autograder.checks` with the modules it imports
 at load time, found by reading its imports; a check module that imported a grader module (the
-pipeline, the reference solution, the gradebook) would be refused. Every text file is searched for
+preprocessors, the reference solution, the gradebook) would be refused. Every text file is searched for
 nbgrader's solution and hidden-test markers before the bundle is written.
 """
 
@@ -31,10 +31,11 @@ MARKER = ".course-bundle"  # in every bundle folder: a later `course bundle` may
 DATASET_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5", "SHA256SUMS", "README.md", "grid.png",
                  "make_dataset.py")
 PACKAGE = ROOT / "autograder"
-# The grader's own modules: none may reach the bundle, whatever a check module imports.
-GRADER_MODULES = {"cli", "cluster", "config", "database", "exporter", "grading", "intake", "pipeline", "preview",
+# The grader's own modules and packages (the first name below autograder/, so a package's every file):
+# none may reach the bundle, whatever a check module imports.
+GRADER_MODULES = {"cli", "cluster", "config", "database", "exporter", "grading", "intake", "preprocessors", "preview",
                   "reference", "report", "store", "submissions", "verify", "worker", "bundle", "notebook_code",
-                  "pipes", "sandbox"}
+                  "pipes", "sandbox", "batch", "nbgrader_apps", "results"}
 # Text that only the instructor's notebooks hold: nbgrader's markers anywhere, a hidden test's call in a notebook.
 FORBIDDEN_TEXT = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 FORBIDDEN_IN_NOTEBOOKS = ("checks.hidden(",)

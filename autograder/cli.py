@@ -116,22 +116,21 @@ def check(notebook: Path, *, timeout: float | None = None) -> int:
         shutil.copy(notebook, folder / notebook.name)
         course = Course(Path(scratch) / "course")
         grade_batch(course, Path(scratch) / "submissions", jobs=1, timeout=timeout, quiet=True, sandboxed=sandboxed)
-        record = course.store().records().get("you", {})
-    graded = record.get("notebooks", {})
-    if not graded:
-        print(f"{notebook.name} could not be graded: {record.get('reason', 'unknown reason')}")
+        record = course.store().records().get("you")
+    if record is None or not record.notebooks:
+        print(f"{notebook.name} could not be graded: {(record.reason if record else '') or 'unknown reason'}")
         return 1
     total = points = 0.0
-    for name, data in graded.items():
+    for name, data in record.notebooks.items():
         print(f"{name}")
-        for function, result in (data.get("functions") or {}).items():
-            mark = "PASS" if result["passed"] else "FAIL"
-            print(f"  {mark}  {function:<24} {result['score']:g}/{result['points']:g}  "
-                  f"{'' if result['passed'] else result['message']}")
-            total += result["score"]
-            points += result["points"]
-        if data.get("stopped"):
-            print(f"  note: {data['stopped']}")
+        for function, result in data.functions.items():
+            mark = "PASS" if result.passed else "FAIL"
+            print(f"  {mark}  {function:<24} {result.score:g}/{result.points:g}  "
+                  f"{'' if result.passed else result.message}")
+            total += result.score
+            points += result.points
+        if data.stopped:
+            print(f"  note: {data.stopped}")
     print(f"total: {total:g}/{points:g}")
     return 0
 

@@ -39,10 +39,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .course import ASSIGNMENT, sweep_temporary, temporary_folder, tests_version
 from .grading import Fault, Outcome, assignment_gradebook, grade_prepared, prepare, settle, ungradable
+from .results import SubmissionRecord
 from .store import Store, SubmissionResult
 from .worker import WarmWorker
 
@@ -180,6 +182,27 @@ def _package(student: str, folder: Path, batch: Path, notes: list[str],
         shutil.rmtree(workspace, ignore_errors=True)
 
 
+@dataclass
+class Graded:
+    """A graded submission as a Dask task returns it: the :class:`SubmissionResult`, its record as data.
+
+    The record crosses from the Dask worker to the parent in its JSON form (``SubmissionRecord.to_dict``,
+    in :meth:`of`) and is read back in the parent (``from_dict``, in :meth:`result`), as the gradebook stores it.
+    """
+
+    student: str
+    record: dict
+    rest: dict  # SubmissionResult's other fields: scores, comments, timestamp, files
+
+    @classmethod
+    def of(cls, result: SubmissionResult) -> Graded:
+        return cls(result.student, result.record.to_dict(),
+                   {f.name: getattr(result, f.name) for f in fields(result) if f.name not in ("student", "record")})
+
+    def result(self) -> SubmissionResult:
+        return SubmissionResult(self.student, SubmissionRecord.from_dict(self.record), **self.rest)
+
+
 def _result(future, student: str) -> SubmissionResult | Fault:
     """What a finished task brought back: a result to commit, or the fault to record."""
     from distributed import KilledWorker
@@ -192,10 +215,16 @@ def _result(future, student: str) -> SubmissionResult | Fault:
     except Exception as exc:  # noqa: BLE001  (whatever failed, the submission gets a record)
         message = (str(exc).strip().splitlines() or [""])[0][:300]
         return Fault(student, f"the Dask cluster could not grade it ({type(exc).__name__}: {message})")
-    if not isinstance(result, SubmissionResult | Fault) or result.student != student:
+    if not isinstance(result, Graded | Fault) or result.student != student:
         return Fault(student, f"a Dask worker returned something else than this submission's result "
                               f"({type(result).__name__})")
-    return result
+    if isinstance(result, Fault):
+        return result
+    try:
+        return result.result()
+    except (KeyError, TypeError, ValueError) as exc:
+        return Fault(student, f"a Dask worker returned a record this course cannot read ({type(exc).__name__}: "
+                              f"{exc})")
 
 
 # -- on the workers -----------------------------------------------------------------------------------
@@ -215,7 +244,7 @@ def warm_up(version: str, dask_worker=None) -> None:
 
 
 def grade_task(student: str, files: dict[str, bytes], notes: list[str], settings: dict, budget: float,
-               version: str, run: str) -> SubmissionResult | Fault:
+               version: str, run: str) -> Graded | Fault:
     """One task, on a Dask worker: grade one submission from its files in a temporary workspace."""
     from . import sandbox
 
@@ -234,7 +263,9 @@ def grade_task(student: str, files: dict[str, bytes], notes: list[str], settings
         with _TEMPLATE_LOCK:  # registering the assignment, the first time on a machine, runs nbgrader here
             template = assignment_gradebook()
         with _POOL.worker(run, version, _nthreads()) as warm:
-            return grade_prepared(workspace, student, template, settings, warm, budget, notes, started)
+            result = grade_prepared(workspace, student, template, settings, warm, budget, notes, started)
+        # the record goes back to the parent as data (its to_dict); the parent reads it with from_dict
+        return Graded.of(result) if isinstance(result, SubmissionResult) else result
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 

@@ -5,7 +5,7 @@
 commands in the course folder (:mod:`autograder.nbgrader_apps`, called by the root
 ``nbgrader_config.py``) all start from it. The limits of one grading run (time, memory, sandbox) are
 traits of the course's preprocessors, with their defaults and help in one place
-(:class:`autograder.pipeline.SandboxedExecute`); :func:`grading_limits` reads them for
+(:class:`autograder.preprocessors.SandboxedExecute`); :func:`grading_limits` reads them for
 ``course grade`` and :func:`autograder.batch.grade_batch`, so ``--help`` shows the same defaults.
 """
 
@@ -22,7 +22,7 @@ def nbgrader_config(root: Path, db_url: str, **course_directory):
     """The nbgrader configuration of the course for a folder ``root`` (source: the solutions)."""
     from traitlets.config import Config
 
-    from .pipeline import AUTOGRADE, SANITIZE
+    from .preprocessors import AUTOGRADE, SANITIZE
 
     c = Config()
     c.CourseDirectory.root = str(root)
@@ -48,7 +48,7 @@ def grading_limits() -> dict[str, float | int]:
     Keys as :func:`autograder.batch.grade_batch` takes them: ``timeout`` (seconds for all cells of one
     notebook), ``cell_timeout`` (seconds per cell) and ``memory_mb`` (resident memory of a kernel).
     """
-    from .pipeline import SandboxedExecute
+    from .preprocessors import SandboxedExecute
 
     traits = SandboxedExecute.class_traits()
     return {"timeout": traits["notebook_timeout"].default_value, "cell_timeout": traits["timeout"].default_value,

@@ -21,7 +21,7 @@ CHECK_MODULES = {
 }
 NOTEBOOK_NAMES = tuple(CHECK_MODULES)
 # A cell tag for solutions/: an ungraded cell after the last graded one (exploration, plots) that grading
-# does not run, because it cannot change a score. See pipeline.SandboxedExecute.
+# does not run, because it cannot change a score. See preprocessors.SandboxedExecute.
 SKIP_WHEN_GRADING = "skip-when-grading"
 
 

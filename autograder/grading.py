@@ -194,8 +194,8 @@ def settle(store: Store, result: SubmissionResult | Fault, settings: dict) -> Ou
     try:
         store.commit(result)
     except StoreError as exc:
-        return _record_error(store, result.student, str(exc), record["seconds"], settings, "")
-    return Outcome(result.student, Status(record["status"]), record["reason"], record["seconds"])
+        return _record_error(store, result.student, str(exc), record.seconds, settings, "")
+    return Outcome(result.student, record.status, record.reason, record.seconds)
 
 
 def _grader_fault(code: int | None, log: Path) -> str | None:
@@ -208,15 +208,16 @@ def _grader_fault(code: int | None, log: Path) -> str | None:
     return None
 
 
-def _record(student: str, status: Status, reason: str, seconds: float, settings: dict) -> dict:
+def _record(student: str, status: Status, reason: str, seconds: float, settings: dict,
+            log: str = "") -> SubmissionRecord:
     """The record of a submission that has no graded notebook (nothing to open, or the grader's error)."""
     return SubmissionRecord(student, ASSIGNMENT, status, reason, tests_version(), round(seconds, 2),
-                            settings["sandboxed"]).to_dict()
+                            settings["sandboxed"], log=log)
 
 
 def _record_error(store: Store, student: str, reason: str, seconds: float, settings: dict, log_tail: str) -> Outcome:
     """The grader failed on this submission: say so in the gradebook, keeping an earlier result whole."""
-    record = {**_record(student, Status.ERROR, reason, seconds, settings), "log": log_tail}
+    record = _record(student, Status.ERROR, reason, seconds, settings, log_tail)
     try:
         kept = store.mark_error(student, record)
     except StoreError as exc:  # the gradebook itself failed: the outcome is still reported
@@ -232,13 +233,14 @@ def _verify_budget() -> float:
     return VERIFY_TIMEOUT * jobs
 
 
-def _build_record(student: str, autograded: Path, notes: list[str], seconds: float, sandboxed: bool) -> dict:
+def _build_record(student: str, autograded: Path, notes: list[str], seconds: float,
+                  sandboxed: bool) -> SubmissionRecord:
     """The record of a graded submission, from what each notebook's grading wrote beside it (WriteResults)."""
     notebooks = {}
     for name in NOTEBOOK_NAMES:
         path = autograded / f"{name}.results.json"
-        if path.exists():
+        if path.exists():  # written by the grading process: JSON, read back here
             notebooks[name] = NotebookResult.from_dict(json.loads(path.read_text()))
             path.unlink()
     return SubmissionRecord.from_notebooks(student, ASSIGNMENT, tests_version(), notebooks, notes, seconds,
-                                           sandboxed).to_dict()
+                                           sandboxed)

@@ -50,7 +50,7 @@ from .config import nbgrader_config
 from .course import ASSIGNMENT, SOLUTIONS
 from .grading import Course
 from .intake import IntakeError
-from .results import Status
+from .results import Status, SubmissionRecord
 from .store import RESULTS_FILE, Store, StoreError, sqlite_path
 
 # The ExportPlugin nbgrader export uses in the course folder (nbgrader export --exporter=... names it too).
@@ -168,7 +168,8 @@ class CourseAutograde(Autograde):
         chosen = []
         for student in students:
             graded = course.autograded / student / ASSIGNMENT
-            if graded.is_dir() and records.get(student, {}).get("status") not in (None, Status.ERROR):
+            record = records.get(student)
+            if graded.is_dir() and record is not None and record.status is not Status.ERROR:
                 new = coursedir.get_existing_timestamp(str(submitted / student / ASSIGNMENT))
                 old = coursedir.get_existing_timestamp(str(graded))
                 if not (new and old and new > old):
@@ -204,7 +205,7 @@ def _informative(log: logging.Logger | logging.LoggerAdapter) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _records(course: Course) -> dict[str, dict]:
+def _records(course: Course) -> dict[str, SubmissionRecord]:
     """The course's result records, or none yet (never creating a gradebook to find out)."""
     database = sqlite_path(course.db_url)
     if database is not None and not database.exists():
@@ -335,7 +336,7 @@ class HiddenTestChecksums(logging.Filter):
     tests, then compares the submitted cell's checksum with the source cell's, which has them, so the two
     never match and OverwriteCells warns on every hidden-test cell of every submission. It puts the
     source back either way. A test cell a learner really edited is still found and recorded in the
-    learner's result, by RestoreGradedCells (:mod:`autograder.pipeline`), which compares the released text.
+    learner's result, by RestoreGradedCells (:mod:`autograder.preprocessors.restore`), which compares the released text.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import collections
 import csv
 import html
+import math
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 from .course import ASSIGNMENT, NOTEBOOK_NAMES
+from .results import Curve, SubmissionRecord
 
 
 class Progress:
@@ -40,34 +42,35 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def summary(records: dict[str, dict], scores: dict[str, dict]) -> str:
+def summary(records: dict[str, SubmissionRecord], scores: dict[str, dict]) -> str:
     """The text printed after a batch: per student, per function, and the slowest submissions."""
     lines = ["", "Per student", f"  {'student':<16} {'score':>9}  status"]
     for student in sorted(scores):
-        record = records.get(student, {})
+        record = records.get(student)
         score = scores[student]
-        lines.append(f"  {student:<16} {score['total']:>4g}/{score['max']:<4g}  {record.get('status', '?')}")
-        for reason in record.get("reason", "").split("; "):  # wrapped, never cut: the end says what to do
+        status = record.status.value if record else "?"
+        lines.append(f"  {student:<16} {score['total']:>4g}/{score['max']:<4g}  {status}")
+        for reason in (record.reason if record else "").split("; "):  # wrapped, never cut: the end says what to do
             if reason:
                 lines += textwrap.wrap(reason, width=110, initial_indent=f"{'':<31}- ", subsequent_indent=" " * 33)
     failures: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     passes: collections.Counter = collections.Counter()
     counts: collections.Counter = collections.Counter()
     for record in records.values():
-        for notebook, data in record.get("notebooks", {}).items():
-            for function, result in (data.get("functions") or {}).items():
+        for notebook, data in record.notebooks.items():
+            for function, result in data.functions.items():
                 key = f"{notebook[:2]}:{function}"
                 counts[key] += 1
-                if result["passed"]:
+                if result.passed:
                     passes[key] += 1
                 else:
-                    failures[key][_shorten(result["message"])] += 1
+                    failures[key][_shorten(result.message)] += 1
     lines += ["", "Per function", f"  {'function':<28} {'passed':>7}  most common failure"]
     for key in sorted(counts):
         common = failures[key].most_common(1)
         text = f"{common[0][0]} ({common[0][1]}x)" if common else ""
         lines.append(f"  {key:<28} {passes[key]:>3}/{counts[key]:<3}  {text[:90]}")
-    timed = sorted(((r.get("seconds", 0), s) for s, r in records.items()), reverse=True)[:3]
+    timed = sorted(((r.seconds, s) for s, r in records.items()), reverse=True)[:3]
     lines += ["", "Slowest submissions"] + [f"  {s:<16} {t:6.1f} s" for t, s in timed]
     return "\n".join(lines)
 
@@ -76,7 +79,7 @@ def _shorten(message: str) -> str:
     return message.split(": ", 1)[-1] if message.startswith(tuple("abcdefghijklmnopqrstuvwxyz_")) else message
 
 
-def export_csv(records: dict[str, dict], scores: dict[str, dict], path: Path) -> Path:
+def export_csv(records: dict[str, SubmissionRecord], scores: dict[str, dict], path: Path) -> Path:
     """``grades.csv``: one row per student with points per graded function, total, status and reason."""
     columns = sorted({key for score in scores.values() for key in score["cells"]})
     with open(path, "w", newline="") as stream:
@@ -84,76 +87,114 @@ def export_csv(records: dict[str, dict], scores: dict[str, dict], path: Path) ->
         writer.writerow(["student", *columns, "total", "max", "status", "reason", "tests_version", "graded_at",
                          "sandbox"])
         for student in sorted(scores):
-            score, record = scores[student], records.get(student, {})
+            score, record = scores[student], records.get(student)
+            about = [record.status.value, record.reason, record.tests_version, record.graded_at,
+                     _sandbox(record)] if record else ["", "", "", "", ""]
             writer.writerow([student, *(_points(score["cells"].get(c)) for c in columns), _points(score["total"]),
-                             _points(score["max"]), record.get("status", ""), record.get("reason", ""),
-                             record.get("tests_version", ""), record.get("graded_at", ""), _sandbox(record)])
+                             _points(score["max"]), *about])
     return path
 
 
-def _sandbox(record: dict) -> str:
+def _sandbox(record: SubmissionRecord) -> str:
     """How the student's code was isolated: "os" (bubblewrap), or "none (--unsandboxed)"."""
-    if "sandboxed" not in record:
-        return ""
-    return "os" if record["sandboxed"] else "none (--unsandboxed)"
+    return "os" if record.sandboxed else "none (--unsandboxed)"
 
 
 def _points(value) -> str:
     return "" if value is None else f"{float(value):g}"
 
 
-def feedback_html(record: dict, score: dict) -> str:
+def feedback_html(record: SubmissionRecord, score: dict) -> str:
     """A learner's feedback page: each test's points and message, never the hidden tests or their inputs."""
     esc = html.escape
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback for {esc(record['student'])}"
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback for {esc(record.student)}"
              "</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
              "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
              ".pass{color:#176b1b}.fail{color:#a31515}img{max-width:100%}</style></head><body>",
-             f"<h1>Feedback: {esc(ASSIGNMENT)}</h1><p>Student <b>{esc(record['student'])}</b>: "
-             f"<b>{score['total']:g} / {score['max']:g}</b> points. Status: {esc(record.get('status', ''))}.</p>"]
+             f"<h1>Feedback: {esc(ASSIGNMENT)}</h1><p>Student <b>{esc(record.student)}</b>: "
+             f"<b>{score['total']:g} / {score['max']:g}</b> points. Status: {esc(record.status.value)}.</p>"]
     if score.get("manual"):
         count = len(score["manual"])
         parts.append(f"<p>{count} of these grades {'was' if count == 1 else 'were'} set by your instructor (marked "
                      f"<i>manual grade</i> below) and count in the total.</p>")
-    if record.get("reason"):
-        notes = "".join(f"<li>{esc(note)}</li>" for note in record["reason"].split("; ") if note)
+    if record.reason:
+        notes = "".join(f"<li>{esc(note)}</li>" for note in record.reason.split("; ") if note)
         parts.append(f"<p>Notes:</p><ul>{notes}</ul>")
     for notebook in NOTEBOOK_NAMES:
-        data = record.get("notebooks", {}).get(notebook)
+        data = record.notebooks.get(notebook)
         parts.append(f"<h2>{esc(notebook)}</h2>")
-        if not data:
+        if data is None:
             parts.append("<p class='fail'>This notebook was not graded (see the notes above).</p>")
             continue
         parts.append("<table><tr><th>function</th><th>points</th><th>result</th></tr>")
-        functions = data.get("functions") or {}
-        for function, result in functions.items():
-            css = "pass" if result["passed"] else "fail"
+        for function, result in data.functions.items():
+            css = "pass" if result.passed else "fail"
             key = f"{notebook[:2]}:{function}"
             points = score.get("cells", {}).get(key)  # the gradebook's: manual grades and extra credit too
-            points = result["score"] if points is None else points
-            by_hand = key in score["manual"] if "manual" in score else points != result["score"]
-            manual = (f" (manual grade)<br><small>autograded: {result['score']:g}</small>" if by_hand else "")
+            points = result.score if points is None else points
+            by_hand = key in score["manual"] if "manual" in score else points != result.score
+            manual = (f" (manual grade)<br><small>autograded: {result.score:g}</small>" if by_hand else "")
             comment = score.get("comments", {}).get(key)
             said = f"<br><b>Your instructor:</b> {esc(comment)}" if comment else ""
-            parts.append(f"<tr><td><code>{esc(function)}</code></td><td>{points:g} / {result['points']:g}{manual}"
-                         f"</td><td class='{css}'>{esc(result['message'])}{said}</td></tr>")
+            parts.append(f"<tr><td><code>{esc(function)}</code></td><td>{points:g} / {result.points:g}{manual}"
+                         f"</td><td class='{css}'>{esc(result.message)}{said}</td></tr>")
         parts.append("</table>")
-        curve = data.get("curve") or {}
-        if data.get("plots"):
-            name = curve.get("function", "model")
-            ran = functions.get(name, {}).get("in_kernel") not in ("not run", "timeout", "kernel died")
+        curve = data.curve
+        picture = curve_png(curve)
+        if curve is not None and picture:
+            model = data.functions.get(curve.function)
+            ran = model is None or model.ran
             how = "produced" if ran else "produces when run on its own (your notebook stopped before it ran)"
-            parts.append(f"<p>The cost curve your <code>{esc(name)}</code> {how} on "
-                         f"{esc(curve.get('about', 'a grading case'))}, with the reference solution's dashed over it "
-                         f"(not scored):</p><img alt='cost curve' src='data:image/png;base64,{data['plots']}'>")
-        if curve.get("problem"):
-            parts.append(f"<p class='fail'>No cost curve: {esc(curve['problem'])}.</p>")
-    parts.append(f"<p><small>Graded {esc(record.get('graded_at', ''))} with tests version "
-                 f"{esc(record.get('tests_version', ''))}.</small></p></body></html>")
+            parts.append(f"<p>The cost curve your <code>{esc(curve.function)}</code> {how} on "
+                         f"{esc(curve.about or 'a grading case')}, with the reference solution's dashed over it "
+                         f"(not scored):</p><img alt='cost curve' src='data:image/png;base64,{picture}'>")
+        if curve is not None and curve.problem:
+            parts.append(f"<p class='fail'>No cost curve: {esc(curve.problem)}.</p>")
+    parts.append(f"<p><small>Graded {esc(record.graded_at)} with tests version "
+                 f"{esc(record.tests_version)}.</small></p></body></html>")
     return "\n".join(parts)
 
 
-def write_feedback(records: dict[str, dict], scores: dict[str, dict], feedback_dir: Path) -> list[Path]:
+def curve_png(curve: Curve | None) -> str | None:
+    """The feedback page's picture (base64 PNG): the learner's cost curve over the reference's.
+
+    None when there is nothing to draw, or when the learner's costs cannot be drawn (the picture is
+    never worth a notebook's score). Never raises. matplotlib is imported only when a picture is drawn.
+    """
+    if curve is None or not curve.reference or not curve.yours:
+        return None
+    try:
+        return _draw_curve(curve)
+    except Exception:  # costs matplotlib cannot draw (huge or non-finite values)
+        return None
+
+
+def _draw_curve(curve: Curve) -> str:
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.2), dpi=100)
+    axes = figure.add_subplot()
+    every = curve.every
+    reference = curve.reference
+    yours = [cost if math.isfinite(cost) and abs(cost) < 1e6 else float("nan") for cost in curve.yours]
+    axes.plot([i * every for i in range(len(yours))], yours, color="#1f5fa8", linewidth=3, label="your model")
+    # dashed and on top, so it stays visible where the two curves are the same
+    axes.plot([i * every for i in range(len(reference))], reference, color="#d95f02", linestyle="--", linewidth=1.5,
+              label="reference solution")
+    axes.set_title("Cost during training")
+    axes.set_xlabel("iterations")
+    axes.set_ylabel("cost J (cross-entropy)")
+    axes.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def write_feedback(records: dict[str, SubmissionRecord], scores: dict[str, dict], feedback_dir: Path) -> list[Path]:
     written = []
     for student, record in sorted(records.items()):
         if student not in scores:

@@ -120,8 +120,7 @@ class NotebookResult:
     seeds: dict[str, int] = field(default_factory=dict)  # the hidden cases' seeds: the same draw can be made again
     notes: list[str] = field(default_factory=list)  # what sanitizing restored
     edited_tests: bool = False
-    curve: Curve | None = None
-    plots: str | None = None  # the feedback page's picture, a base64 PNG
+    curve: Curve | None = None  # the feedback page draws it (report.curve_png)
 
     @property
     def tampering(self) -> bool:
@@ -131,15 +130,16 @@ class NotebookResult:
         return {"functions": {name: f.to_dict() for name, f in self.functions.items()},
                 "cells": {key: c.to_dict() for key, c in self.cells.items()}, "stopped": self.stopped,
                 "seeds": dict(self.seeds), "notes": list(self.notes), "edited_tests": self.edited_tests,
-                "curve": self.curve.to_dict() if self.curve else None, "plots": self.plots}
+                "curve": self.curve.to_dict() if self.curve else None}
 
     @classmethod
     def from_dict(cls, data: dict) -> NotebookResult:
+        # keys it does not know are left out: older records held "plots", the picture now drawn by the report
         return cls(functions={name: FunctionResult.from_dict(f) for name, f in (data.get("functions") or {}).items()},
                    cells={key: CellRun.from_dict(c) for key, c in (data.get("cells") or {}).items()},
                    stopped=data.get("stopped"), seeds=dict(data.get("seeds") or {}),
                    notes=list(data.get("notes") or []), edited_tests=bool(data.get("edited_tests")),
-                   curve=Curve.from_dict(data.get("curve")), plots=data.get("plots"))
+                   curve=Curve.from_dict(data.get("curve")))
 
 
 def now() -> str:
@@ -195,4 +195,5 @@ class SubmissionRecord:
                    seconds=float(data.get("seconds", 0.0)), sandboxed=bool(data.get("sandboxed", True)),
                    graded_at=data.get("graded_at", ""),
                    notebooks={name: NotebookResult.from_dict(nb) for name, nb in (data.get("notebooks") or {}).items()},
-                   log=data.get("log", ""), revision=data.get("revision"))
+                   log=data.get("log") or data.get("error", ""),  # "error": where older versions kept it
+                   revision=data.get("revision"))

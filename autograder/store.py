@@ -22,7 +22,7 @@ import secrets
 import shutil
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 from sqlalchemy.exc import SQLAlchemyError
 
 from .course import ASSIGNMENT, put_tools_on_path
+from .results import Status, SubmissionRecord
 
 RESULTS_FILE = "results.json"
 SCHEMA_VERSION = 1  # of the course's own tables; raise it with a step in _UPGRADES when they change
@@ -72,7 +73,7 @@ class SubmissionResult:
     """Everything one grading of one submission produced, ready to be committed in one step."""
 
     student: str
-    record: dict  # status, reason, notebooks, tests_version, graded_at, seconds, sandboxed...
+    record: SubmissionRecord
     scores: dict[tuple[str, str], tuple[float, bool]] = field(default_factory=dict)  # (notebook, cell) -> score
     comments: dict[tuple[str, str], str | None] = field(default_factory=dict)
     timestamp: datetime | None = None  # when it was submitted (for nbgrader's late penalties)
@@ -175,7 +176,7 @@ class Store:
         from nbgrader.api import InvalidEntry as NbgraderError
 
         revision = secrets.token_hex(8)
-        record = {**result.record, "revision": revision}
+        record = replace(result.record, revision=revision)
         final = self.autograded / result.student / ASSIGNMENT
         staged = final.with_name(f"{ASSIGNMENT}.new-{revision}")
         old = final.with_name(f"{ASSIGNMENT}.old-{revision}")
@@ -185,7 +186,7 @@ class Store:
                     path = staged / name
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(content)
-                (staged / RESULTS_FILE).write_text(json.dumps(record, indent=1))
+                (staged / RESULTS_FILE).write_text(json.dumps(record.to_dict(), indent=1))
         except OSError as exc:
             shutil.rmtree(staged, ignore_errors=True)
             raise StoreError(f"the graded notebooks could not be written under {self.autograded} ({exc})") from None
@@ -238,18 +239,17 @@ class Store:
                 comment.auto_comment = result.comments.get((notebook.name, comment.name))
 
     @staticmethod
-    def _write_record(session, student: str, record: dict) -> None:
-        values = {"status": record["status"], "reason": record.get("reason", ""),
-                  "tests_version": record.get("tests_version", ""), "graded_at": record.get("graded_at", ""),
-                  "seconds": float(record.get("seconds", 0.0)), "revision": record["revision"],
-                  "record": json.dumps(record)}
+    def _write_record(session, student: str, record: SubmissionRecord) -> None:
+        values = {"status": record.status.value, "reason": record.reason, "tests_version": record.tests_version,
+                  "graded_at": record.graded_at, "seconds": float(record.seconds), "revision": record.revision,
+                  "record": json.dumps(record.to_dict())}
         where = (course_results.c.student == student) & (course_results.c.assignment == ASSIGNMENT)
         if session.execute(select(course_results.c.student).where(where)).first() is None:
             session.execute(course_results.insert().values(student=student, assignment=ASSIGNMENT, **values))
         else:
             session.execute(course_results.update().where(where).values(**values))
 
-    def mark_error(self, student: str, record: dict) -> bool:
+    def mark_error(self, student: str, record: SubmissionRecord) -> bool:
         """Record that grading ``student`` failed (the grader's fault), keeping an earlier result whole.
 
         Returns whether there was an earlier result. Without one, the student gets zeros and the error.
@@ -258,17 +258,17 @@ class Store:
         if earlier is None:
             self.commit(SubmissionResult(student, record))
             return False
-        kept = {**earlier, "status": "error",
-                "reason": f"{record['reason']} (the earlier result of {earlier.get('graded_at', '?')} is kept)",
-                "error": record.get("log", "")[-4000:]}
+        kept = replace(earlier, status=Status.ERROR,
+                       reason=f"{record.reason} (the earlier result of {earlier.graded_at or '?'} is kept)",
+                       log=record.log[-4000:])
         with self.lock(), self.engine.begin() as connection:
             where = (course_results.c.student == student) & (course_results.c.assignment == ASSIGNMENT)
             connection.execute(course_results.update().where(where).values(
-                status="error", reason=kept["reason"], record=json.dumps(kept)))
+                status=kept.status.value, reason=kept.reason, record=json.dumps(kept.to_dict())))
         return True
 
     # -- reading ----------------------------------------------------------------------------------
-    def records(self) -> dict[str, dict]:
+    def records(self) -> dict[str, SubmissionRecord]:
         """The result record of every graded student, by student id."""
         try:
             with self.engine.connect() as connection:
@@ -278,7 +278,7 @@ class Store:
                     course_results.c.assignment == ASSIGNMENT)).all()
         except SQLAlchemyError as exc:
             raise StoreError(f"the gradebook {self.shown} cannot be read ({_first_line(exc)})") from None
-        return {student: json.loads(record) for student, record in rows}
+        return {student: SubmissionRecord.from_dict(json.loads(record)) for student, record in rows}
 
     def scores(self) -> dict[str, dict]:
         """Per student: total, maximum and the score of every test cell (``<notebook>:<function>``).
@@ -310,7 +310,8 @@ class Store:
         return scores
 
 
-def read_workspace(workspace_db: str, autograded: Path | None, student: str, record: dict) -> SubmissionResult:
+def read_workspace(workspace_db: str, autograded: Path | None, student: str,
+                   record: SubmissionRecord) -> SubmissionResult:
     """The result of one grading as a worker left it: its gradebook copy and its graded folder."""
     from nbgrader.api import Gradebook
 
@@ -328,7 +329,7 @@ def read_workspace(workspace_db: str, autograded: Path | None, student: str, rec
     return SubmissionResult(student, record, scores, comments, timestamp, files)
 
 
-def verdict_comments(record: dict) -> dict[tuple[str, str], str]:
+def verdict_comments(record: SubmissionRecord) -> dict[tuple[str, str], str]:
     """The grader's verdict on each function, as the automatic comment of the function's answer cell.
 
     Formgrader shows it under the learner's answer (and nbgrader's feedback beside it): the points and
@@ -336,10 +337,9 @@ def verdict_comments(record: dict) -> dict[tuple[str, str], str]:
     only on the hidden cases, or only when the function was checked outside the notebook).
     """
     comments = {}
-    for notebook, data in (record.get("notebooks") or {}).items():
-        for function, result in (data.get("functions") or {}).items():
-            comments[(notebook, function)] = (f"Autograder: {result['score']:g} / {result['points']:g}. "
-                                              f"{result['message']}")
+    for notebook, data in record.notebooks.items():
+        for function, result in data.functions.items():
+            comments[(notebook, function)] = f"Autograder: {result.score:g} / {result.points:g}. {result.message}"
     return comments
 
 

@@ -40,7 +40,7 @@ VERIFY_MEMORY_MB = 2048
 
 # Why this grading process cannot be trusted to have verified right, through no fault of the student's (a
 # verification process killed from outside): the worker then ends as the grader's fault, and the batch grades
-# the submission once more (pipeline.GRADER_FAULTS holds the kernels' such faults).
+# the submission once more (preprocessors.GRADER_FAULTS holds the kernels' such faults).
 FAULTS: list[str] = []
 
 MESSAGE_LIMIT = 600  # characters of a message kept: parts of it come from the learner's process

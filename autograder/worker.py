@@ -47,7 +47,7 @@ def run_worker(workspace: Path, student: str) -> None:
 
     from .config import nbgrader_config
     from .course import ASSIGNMENT
-    from .pipeline import SandboxedExecute
+    from .preprocessors import SandboxedExecute
     from .sandbox import Limits, timing
     from .sandbox.warm import close_submission_template, prestart
     from .verify import close_submission_verifier, submission_verifier
@@ -89,7 +89,7 @@ def preload() -> None:
     import nbgrader.converters  # noqa: F401
     import nbgrader.coursedir  # noqa: F401
 
-    from . import pipeline, store  # noqa: F401
+    from . import preprocessors, store  # noqa: F401
     from .course import CHECK_MODULES
     from .reference import reference_module
     from .verify import reference_curve
@@ -97,26 +97,6 @@ def preload() -> None:
     for notebook in CHECK_MODULES:
         reference_module(notebook)
         reference_curve(notebook)
-    _warm_matplotlib()
-
-
-def _warm_matplotlib() -> None:
-    """Draw one small figure, as the feedback page's curve is drawn (pipeline.WriteResults): loading fonts and
-    laying out text the first time costs each grading process about half a second otherwise."""
-    import io
-
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 3.2), dpi=100)
-    axes = figure.add_subplot()
-    axes.plot([0, 1, 2], [0.7, 0.5, 0.4], label="a")
-    axes.plot([0, 1, 2], [0.7, 0.4, 0.3], linestyle="--", label="b")
-    axes.set_title("Cost")
-    axes.set_xlabel("iterations")
-    axes.set_ylabel("cost")
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(io.BytesIO(), format="png")
 
 
 def serve() -> None:
@@ -146,7 +126,7 @@ def serve() -> None:
 
 def _limit_memory(group: Cgroup | None) -> None:
     """Bound the grading child's own memory: its cgroup, or else (soft, so kernels can set their own) its
-    address space. Output a kernel streams is capped too (pipeline.SandboxedExecute)."""
+    address space. Output a kernel streams is capped too (preprocessors.SandboxedExecute)."""
     if group is not None:
         group.join()
     else:
@@ -177,7 +157,7 @@ def _grade_in_child(job: dict, replies) -> None:
     except BaseException:  # everything, SystemExit included, ends as an exit code the batch records
         traceback.print_exc()
     finally:
-        from .pipeline import GRADER_FAULTS
+        from .preprocessors import GRADER_FAULTS
         from .verify import FAULTS
 
         faults = GRADER_FAULTS + FAULTS

@@ -123,9 +123,10 @@ def run_grade(submissions: Path, course: Path, *options: str, n: int = 0) -> dic
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(code) != 0:
         from autograder.grading import Course
+        from autograder.results import Status
 
-        logs = [f"--- {student}: {record['reason']}\n{record.get('log', '')[-3000:]}"
-                for student, record in Course(course).store().records().items() if record["status"] == "error"]
+        logs = [f"--- {student}: {record.reason}\n{record.log[-3000:]}"
+                for student, record in Course(course).store().records().items() if record.status is Status.ERROR]
         raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read()[-2000:]}\n" + "\n".join(logs[:2]))
     return {"wall": wall, "cpu": cpu_seconds() - cpu, "own_cpu": usage.ru_utime + usage.ru_stime,
             "peak_mib": peak_kib / 1024, "grading_mib": grading_kib / 1024}

@@ -70,7 +70,7 @@ def graded_version(nb, notebook: str, db_url: str):
     from nbgrader.preprocessors import OverwriteCells
 
     from autograder.course import ASSIGNMENT
-    from autograder.pipeline import InjectHiddenCases, RestoreGradedCells
+    from autograder.preprocessors import InjectHiddenCases, RestoreGradedCells
 
     resources = {"nbgrader": {"db_url": db_url, "assignment": ASSIGNMENT, "notebook": notebook, "student": "floor"},
                  "metadata": {"path": "."}}
@@ -89,7 +89,7 @@ def measure(submission: Path, names: list[str]) -> dict:
     import autograder.checks.numpy_and_vectorization  # noqa: F401
     from autograder.grading import assignment_gradebook
     from autograder.notebook_code import read_code
-    from autograder.pipeline import cells_to_skip
+    from autograder.preprocessors import cells_to_skip
     from autograder.verify import feedback_curve, verify_notebook
 
     with contextlib.redirect_stdout(io.StringIO()):

@@ -57,13 +57,16 @@ def explain(root: Path) -> None:
     scores, records = store.scores(), store.records()
     for student, score in sorted(scores.items()):
         if score["total"] < score["max"]:
-            record = records.get(student, {})
-            print(f"  LOST POINTS {student}: {score['total']:g}/{score['max']:g} {record.get('status')}: "
-                  f"{record.get('reason', '')[:300]}")
-            for notebook, data in record.get("notebooks", {}).items():
-                for function, result in (data.get("functions") or {}).items():
-                    if not result["passed"]:
-                        print(f"    {notebook[:2]}:{function}: {result['message'][:300]}")
+            record = records.get(student)
+            if record is None:
+                print(f"  LOST POINTS {student}: {score['total']:g}/{score['max']:g}, no record")
+                continue
+            print(f"  LOST POINTS {student}: {score['total']:g}/{score['max']:g} {record.status}: "
+                  f"{record.reason[:300]}")
+            for notebook, data in record.notebooks.items():
+                for function, result in data.functions.items():
+                    if not result.passed:
+                        print(f"    {notebook[:2]}:{function}: {result.message[:300]}")
 
 
 def main(argv=None) -> None:

@@ -34,6 +34,7 @@ from autograder import sandbox
 from autograder.batch import grade_batch
 from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, ROOT, SOLUTIONS
 from autograder.grading import Course
+from autograder.results import Status
 from autograder.submissions import complete, filled, write_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"
@@ -314,21 +315,21 @@ def attacked(tmp_path_factory):
 
 def test_the_honest_student_keeps_an_exact_full_score(attacked):
     assert attacked["scores"]["honest"]["total"] == 25.0
-    assert attacked["records"]["honest"]["status"] == "graded"
+    assert attacked["records"]["honest"].status is Status.GRADED
 
 
 @pytest.mark.parametrize("student", ["attack_h5_read", "attack_readline", "attack_h5_write", "attack_sqlite",
                                      "attack_cffi", "attack_network", "attack_forged_result", "attack_environment"])
 def test_an_attack_earns_no_point(attacked, student):
-    functions = attacked["records"][student]["notebooks"][NB03]["functions"]
-    assert not functions["propagate"]["passed"], functions["propagate"]
-    assert not functions["propagate"]["verified"]  # nor in the verification process alone
+    functions = attacked["records"][student].notebooks[NB03].functions
+    assert not functions["propagate"].passed, functions["propagate"]
+    assert not functions["propagate"].verified  # nor in the verification process alone
     assert attacked["scores"][student]["total"] == 11.0 - PROPAGATE_POINTS  # the honest rest of notebook 03
 
 
 def test_the_oracle_on_the_stack_finds_no_answer(attacked):
-    functions = attacked["records"]["attack_oracle"]["notebooks"][NB03]["functions"]
-    assert [name for name, result in functions.items() if result["passed"]] == []
+    functions = attacked["records"]["attack_oracle"].notebooks[NB03].functions
+    assert [name for name, result in functions.items() if result.passed] == []
     assert attacked["scores"]["attack_oracle"]["total"] == 0
 
 
@@ -353,7 +354,7 @@ def test_no_marker_no_process_and_no_connection_is_left(attacked):
 def test_symlinks_in_a_submission_are_refused_with_a_reason(attacked):
     record = attacked["records"]["attack_symlinks"]
     assert attacked["scores"]["attack_symlinks"]["total"] == 0
-    assert record["reason"].count("symbolic link") >= 2, record["reason"]
+    assert record.reason.count("symbolic link") >= 2, record.reason
     graded = attacked["course"].autograded / "attack_symlinks"
     for path in graded.rglob("*") if graded.exists() else []:
         assert not path.is_file() or b"root:x:0:0" not in path.read_bytes()

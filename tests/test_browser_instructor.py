@@ -88,13 +88,13 @@ def test_formgrader_grades_with_the_course_shows_why_and_counts_a_manual_grade(c
                                    timeout=STEP_MS)
             points = dict(page.locator("input.score").evaluate_all("xs => xs.map(x => [x.id, x.placeholder])"))
             assert points == EXPECTED_03
-            record = Course(course).store().records()[STUDENT]["notebooks"][NB03]["functions"]
-            failed = {name: result["message"] for name, result in record.items() if not result["passed"]}
+            record = Course(course).store().records()[STUDENT].notebooks[NB03].functions
+            failed = {name: result.message for name, result in record.items() if not result.passed}
             assert set(failed) == {"optimize", "predict", "model"}
             verdicts = dict(page.locator("textarea.comment").evaluate_all(
                 "xs => xs.map(x => [x.id.replace(/-comment$/, ''), x.placeholder])"))
             for name, result in record.items():  # under each answer: the grader's points and reason
-                assert verdicts[name] == f"Autograder: {result['score']:g} / {result['points']:g}. {result['message']}"
+                assert verdicts[name] == f"Autograder: {result.score:g} / {result.points:g}. {result.message}"
             expect(_cell(page, "test_model")).to_contain_text("model is not written yet")  # the test's own output
             page.locator("textarea#optimize-comment").scroll_into_view_if_needed()
             screenshot(page, "instructor-03-points-and-reasons")

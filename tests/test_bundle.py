@@ -59,7 +59,7 @@ def test_the_bundle_holds_what_a_student_needs(bundle):
 def test_the_bundle_holds_no_solutions_hidden_tests_or_reference_answers(bundle):
     paths = [p.relative_to(bundle) for p in bundle.rglob("*")]
     assert not [p for p in paths if "solutions" in p.parts or p.suffix in (".db", ".sqlite")]
-    grader = {f"{name}.py" for name in bundling.GRADER_MODULES} | {"sandbox"}
+    grader = {f"{name}.py" for name in bundling.GRADER_MODULES} | set(bundling.GRADER_MODULES)  # modules, packages
     assert not [p for p in paths if p.parts[0] == "autograder" and p.name in grader], "grader code in the bundle"
     texts = _texts(bundle)
     for path, text in texts.items():

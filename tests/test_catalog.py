@@ -57,8 +57,9 @@ from catalog.variants import VARIANTS
 from autograder.batch import grade_batch
 from autograder.checks import CheckFailure, record_returns
 from autograder.grading import Course
-from autograder.pipeline import test_function as graded_function_of  # renamed: pytest would collect it
+from autograder.preprocessors import tested_function
 from autograder.reference import reference_code
+from autograder.results import FunctionResult, Status, SubmissionRecord
 from autograder.submissions import filled, write_submission
 from autograder.verify import checks_for, judge_returns
 
@@ -109,13 +110,14 @@ class Submission:
 @dataclass
 class Graded:
     submissions: list[Submission]
-    records: dict[str, dict]
+    records: dict[str, SubmissionRecord]
     seconds: float  # building and grading the submissions
     started: float  # time.monotonic() when the fixture started
 
-    def functions(self, submission: Submission) -> dict[str, dict]:
-        record = self.records.get(submission.student, {})
-        return (record.get("notebooks", {}).get(submission.notebook) or {}).get("functions") or {}
+    def functions(self, submission: Submission) -> dict[str, FunctionResult]:
+        record = self.records.get(submission.student)
+        notebook = record.notebooks.get(submission.notebook) if record is not None else None
+        return notebook.functions if notebook is not None else {}
 
 
 def plan(mistakes: list[Entry], variants: list[Entry], slots: dict[str, int]) -> list[Submission]:
@@ -139,7 +141,7 @@ def plan(mistakes: list[Entry], variants: list[Entry], slots: dict[str, int]) ->
 def learner_notebook(notebook: str, entries: dict[str, Entry]):
     """The student notebook with the entries (and the reference elsewhere), ending at its last test cell."""
     nb = filled(notebook, {function: entry.source for function, entry in entries.items()})
-    last_test = max(i for i, cell in enumerate(nb.cells) if graded_function_of(cell))
+    last_test = max(i for i, cell in enumerate(nb.cells) if tested_function(cell))
     nb.cells = nb.cells[: last_test + 1]
     return nb
 
@@ -180,23 +182,23 @@ def test_every_submission_was_graded_without_incident(graded):
         if record is None:
             problems.append(f"{submission.student}: no record")
             continue
-        data = record["notebooks"].get(submission.notebook)
+        data = record.notebooks.get(submission.notebook)
         # the only problem allowed: the notebooks left out of the submission are missing
-        notes = [note for note in record["reason"].split("; ")
+        notes = [note for note in record.reason.split("; ")
                  if note and (submission.notebook in note or "missing" not in note)]
-        if record["status"] not in ("graded", "graded with problems") or not data or notes:
-            problems.append(f"{submission.student}: {record['status']}: {record['reason']}")
-        elif set(data["functions"]) != set(checks_for(submission.notebook).functions):
-            problems.append(f"{submission.student}: functions graded {sorted(data['functions'])}")
+        if record.status not in (Status.GRADED, Status.PROBLEMS) or not data or notes:
+            problems.append(f"{submission.student}: {record.status}: {record.reason}")
+        elif set(data.functions) != set(checks_for(submission.notebook).functions):
+            problems.append(f"{submission.student}: functions graded {sorted(data.functions)}")
     assert not problems, "\n".join(problems)
 
 
-def _outcomes(graded: Graded, kind: str) -> list[tuple[Entry, dict]]:
-    """(entry, its function's result; {} when not graded) for every entry of ``kind`` in the pipeline."""
+def _outcomes(graded: Graded, kind: str) -> list[tuple[Entry, FunctionResult | None]]:
+    """(entry, its function's result; None when not graded) for every entry of ``kind`` in the pipeline."""
     outcomes = []
     for submission in graded.submissions:
         results = graded.functions(submission)
-        outcomes += [(entry, results.get(function, {})) for function, (k, entry) in submission.entries.items()
+        outcomes += [(entry, results.get(function)) for function, (k, entry) in submission.entries.items()
                      if k == kind]
     return outcomes
 
@@ -207,11 +209,11 @@ def _collateral(graded: Graded) -> list[str]:
     for submission in graded.submissions:
         mistakes = [f for f, (kind, _) in submission.entries.items() if kind == "mistake"]
         for function, result in graded.functions(submission).items():
-            if function not in mistakes and result["score"] != result["points"]:
+            if function not in mistakes and result.score != result.points:
                 entry = submission.entries.get(function)
                 what = f"the variant {entry[1].key}" if entry else "the reference"
                 problems.append(f"{submission.student}: {function} ({what}) lost points (mistakes in this "
-                                f"submission: {', '.join(mistakes) or 'none'}): {result['message']}")
+                                f"submission: {', '.join(mistakes) or 'none'}): {result.message}")
     return problems
 
 
@@ -220,10 +222,10 @@ def test_every_mistake_loses_points_where_it_was_made_and_only_there(graded):
     for entry, result in _outcomes(graded, "mistake"):
         if not result:
             problems.append(f"{entry.key}: {entry.function} was not graded")
-        elif result["score"] >= result["points"]:
-            problems.append(f"{entry.key}: NOT CAUGHT, {entry.function} kept its points ({result['message']})")
-        elif result.get("tampering"):
-            problems.append(f"{entry.key}: reported as suspected tampering ({result['message']})")
+        elif result.score >= result.points:
+            problems.append(f"{entry.key}: NOT CAUGHT, {entry.function} kept its points ({result.message})")
+        elif result.tampering:
+            problems.append(f"{entry.key}: reported as suspected tampering ({result.message})")
     assert not problems, "\n".join(problems)
 
 
@@ -235,8 +237,8 @@ def test_every_variant_earns_full_marks(graded):
 
 
 def test_mistakes_get_specific_messages(graded):
-    judged = [(entry, result["message"]) for entry, result in _outcomes(graded, "mistake")
-              if result and not result["passed"]]
+    judged = [(entry, result.message) for entry, result in _outcomes(graded, "mistake")
+              if result and not result.passed]
     missing_hints = [f"{entry.key}: expected {entry.expect_hint!r} in: {message}" for entry, message in judged
                      if entry.expect_hint and entry.expect_hint.lower() not in message.lower()]
     generic = [f"{entry.key}: {message}" for entry, message in judged if is_generic(message)]
@@ -249,10 +251,10 @@ def test_mistakes_get_specific_messages(graded):
 def test_summary(graded):
     """Print the pipeline's rates (run with -s to see them); the tests above assert them."""
     mistakes, variants, collateral = _outcomes(graded, "mistake"), _outcomes(graded, "variant"), _collateral(graded)
-    killed = sum(1 for _, result in mistakes if result and result["score"] < result["points"])
-    specific = [r["message"] for _, r in mistakes if r and not r["passed"] and not is_generic(r["message"])]
+    killed = sum(1 for _, result in mistakes if result and result.score < result.points)
+    specific = [r.message for _, r in mistakes if r and not r.passed and not is_generic(r.message)]
     errors = sum(1 for message in specific if re.search(r"\) raised \w+", message))
-    accepted = sum(1 for _, r in variants if r and r["score"] == r["points"])
+    accepted = sum(1 for _, r in variants if r and r.score == r.points)
     notebooks = collections.Counter(s.notebook[:2] for s in graded.submissions)
     print("\n" + "\n".join([
         f"pipeline: {len(mistakes)} of {len(MISTAKES)} mistakes and {len(variants)} of {len(VARIANTS)} variants, "

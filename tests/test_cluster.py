@@ -22,6 +22,7 @@ from conftest import require_component
 from autograder import sandbox
 from autograder.course import ASSIGNMENT, ROOT, SAMPLE_SUBMISSIONS
 from autograder.grading import Course
+from autograder.results import Status, SubmissionRecord
 from autograder.submissions import complete, filled, write_submission
 
 NB01 = "01_numpy_and_vectorization"
@@ -194,13 +195,14 @@ def _one_result_each(course: Course) -> None:
     from nbgrader.api import Gradebook
 
     records, scores = course.store().records(), course.store().scores()
-    got = {s: (scores[s]["total"], records[s]["status"]) for s in records}
+    got = {s: (scores[s]["total"], records[s].status) for s in records}
     assert got == EXPECTED
-    assert all(record["sandboxed"] is True for record in records.values())  # the run's setting, on the workers
+    assert all(record.sandboxed is True for record in records.values())  # the run's setting, on the workers
     with Gradebook(course.db_url) as gb:
         rows = [s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions]
     assert sorted(rows) == sorted(EXPECTED)
-    assert all(json.loads(course.record_path(s).read_text())["revision"] == records[s]["revision"] for s in records)
+    assert all(SubmissionRecord.from_dict(json.loads(course.record_path(s).read_text())).revision  # a JSON file
+               == records[s].revision for s in records)
 
 
 def test_grading_on_a_dask_cluster_survives_a_killed_worker(cluster, tmp_path):
@@ -228,11 +230,11 @@ def test_grading_on_a_dask_cluster_survives_a_killed_worker(cluster, tmp_path):
     print(f"\ngraded {len(EXPECTED)} submissions in {time.monotonic() - started:.0f} s, {killed} killed part way")
 
     # a regrade of one student goes through the cluster the same way, and replaces the result
-    before = course.store().records()["gen_only_01"]["revision"]
+    before = course.store().records()["gen_only_01"].revision
     code, output = _finish(cluster, _grade(cluster, tmp_path / "subs", course.root, "--student", "gen_only_01"))
     assert code == 0, output
     _one_result_each(course)
-    assert course.store().records()["gen_only_01"]["revision"] != before
+    assert course.store().records()["gen_only_01"].revision != before
 
     # Ctrl-C: exit 130 at once, and the gradings of the run stop on the worker left
     survivor = cluster.processes["w2" if killed == "w1" else "w1"].pid
@@ -272,8 +274,8 @@ def test_a_submission_whose_worker_dies_twice_is_the_graders_error_and_keeps_its
     assert len(killed) == 2, f"the workers were not both caught grading: {output}"
     assert code == 3 and "grading gen_only_01 failed" in output, output
     record = course.store().records()["gen_only_01"]
-    assert record["status"] == "error" and "Dask worker grading it died, 2 time(s)" in record["reason"]
-    assert "earlier result" in record["reason"] and course.store().scores()["gen_only_01"] == before
+    assert record.status is Status.ERROR and "Dask worker grading it died, 2 time(s)" in record.reason
+    assert "earlier result" in record.reason and course.store().scores()["gen_only_01"] == before
 
 
 def test_a_worker_with_other_course_files_is_refused(cluster, tmp_path):

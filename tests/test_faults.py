@@ -18,6 +18,7 @@ from conftest import RUN_TOKEN, require_component
 from autograder import sandbox
 from autograder.batch import grade_batch
 from autograder.grading import Course
+from autograder.results import CellStatus, Status
 from autograder.submissions import complete, filled, write_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"
@@ -115,7 +116,7 @@ def test_a_kernel_killed_every_time_is_the_graders_error_and_the_earlier_result_
         killer.stop()
     assert outcomes[0].status == "error" and "killed from outside" in outcomes[0].reason
     record = course.store().records()["ada"]
-    assert record["status"] == "error" and "earlier result" in record["reason"]
+    assert record.status is Status.ERROR and "earlier result" in record.reason
     assert course.store().scores()["ada"] == before
 
 
@@ -127,11 +128,11 @@ def test_the_notebook_timeout_is_a_budget_not_a_floor_per_cell(tmp_path):
     course = Course(tmp_path / "course")
     grade_batch(course, tmp_path / "subs", jobs=1, quiet=True, timeout=6, cell_timeout=60)
     record = course.store().records()["ada"]
-    cells = record["notebooks"][NB03]["cells"]
-    ran = sum(c["seconds"] for c in cells.values())
+    cells = record.notebooks[NB03].cells
+    ran = sum(c.seconds for c in cells.values())
     assert ran < 6 + 1.5, f"the cells ran {ran:.1f} s under a 6 s budget"
-    assert "ran out of time" in record["reason"]
-    assert any(c["status"] == "not run" for c in cells.values())
+    assert "ran out of time" in record.reason
+    assert any(c.status is CellStatus.NOT_RUN for c in cells.values())
 
 
 def _grade(tmp_path, *options, timeout=600) -> subprocess.CompletedProcess:

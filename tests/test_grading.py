@@ -20,6 +20,7 @@ from autograder import report
 from autograder.batch import grade_batch
 from autograder.course import ASSIGNMENT, NOTEBOOK_NAMES, ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS
 from autograder.grading import Course
+from autograder.results import CellStatus, Status, SubmissionRecord
 from autograder.submissions import edited_reference, filled, student_notebook, write_submission
 
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"
@@ -111,7 +112,7 @@ def batch(tmp_path_factory):
 
 
 def _functions(records, student):
-    return {f: r for f, r in records[student]["notebooks"][NB03]["functions"].items()}
+    return dict(records[student].notebooks[NB03].functions)
 
 
 def test_sample_submissions_get_their_exact_scores(batch):
@@ -122,22 +123,22 @@ def test_sample_submissions_get_their_exact_scores(batch):
 def test_untouched_student_notebooks_score_zero_without_breaking_the_grader(batch):
     _, _, records, scores = batch
     assert scores["untouched"]["total"] == 0
-    assert set(records["untouched"]["notebooks"]) == set(NOTEBOOK_NAMES)
+    assert set(records["untouched"].notebooks) == set(NOTEBOOK_NAMES)
 
 
 def test_every_submission_has_a_recorded_result_and_reason(batch):
     _, outcomes, records, scores = batch
     assert set(records) == set(outcomes) == set(scores)
     for student in ("cy", "kills_kernel", "endless_loop", "bad_json", "empty_file"):
-        assert records[student]["reason"], student
-        assert records[student]["tests_version"]
+        assert records[student].reason, student
+        assert records[student].tests_version
 
 
 @pytest.mark.parametrize("student", ["wrong_propagate", "hides_errors"])
 def test_a_wrong_propagate_costs_only_the_propagate_points(batch, student):
     _, _, records, scores = batch
     assert scores[student]["total"] == FULL_03 - 3
-    assert [f for f, r in _functions(records, student).items() if not r["passed"]] == ["propagate"]
+    assert [f for f, r in _functions(records, student).items() if not r.passed] == ["propagate"]
 
 
 def test_warnings_are_not_failures(batch):
@@ -150,51 +151,51 @@ def test_cheats_gain_no_points(batch, student):
     _, _, records, scores = batch
     assert scores[student]["total"] < FULL_03
     cheated = "propagate" if student == "patches_allclose" else "predict"
-    assert not _functions(records, student)[cheated]["passed"]
+    assert not _functions(records, student)[cheated].passed
 
 
 def test_patched_comparisons_are_reported_as_tampering(batch):
     _, _, records, _ = batch
-    assert records["patches_allclose"]["status"] == "tampering suspected"
-    assert records["ada"]["status"] == "graded"
-    assert records["correct_03"]["status"] != "tampering suspected"
+    assert records["patches_allclose"].status is Status.TAMPERING
+    assert records["ada"].status is Status.GRADED
+    assert records["correct_03"].status is not Status.TAMPERING
 
 
 @pytest.mark.parametrize("student", ["kills_kernel", "calls_exit"])
 def test_a_dead_kernel_keeps_what_ran_and_zeroes_the_rest(batch, student):
     _, _, records, scores = batch
     functions = _functions(records, student)
-    assert [f for f, r in functions.items() if r["passed"]] == ["sigmoid", "initialize_with_zeros", "propagate"]
+    assert [f for f, r in functions.items() if r.passed] == ["sigmoid", "initialize_with_zeros", "propagate"]
     assert scores[student]["total"] == 5
-    assert "kernel died" in records[student]["reason"]
+    assert "kernel died" in records[student].reason
 
 
 def test_an_endless_loop_is_stopped_as_a_timeout(batch):
     _, _, records, scores = batch
     assert scores["endless_loop"]["total"] == 1 + 1 + 3 + 2  # everything up to and including optimize
-    assert "ran out of time" in records["endless_loop"]["reason"]
+    assert "ran out of time" in records["endless_loop"].reason
 
 
 def test_a_memory_hog_fails_alone(batch):
     _, _, records, scores = batch
     assert scores["memory_hog"]["total"] == FULL_03
-    cells = records["memory_hog"]["notebooks"][NB03]["cells"]
-    assert any(c["status"] == "out of memory" for c in cells.values())
+    cells = records["memory_hog"].notebooks[NB03].cells
+    assert any(c.status is CellStatus.OUT_OF_MEMORY for c in cells.values())
 
 
 @pytest.mark.parametrize("student", ["reads_solutions", "reads_gradebook", "writes_gradebook", "background_process"])
 def test_reaching_outside_the_submission_is_refused(batch, student):
     course, _, records, scores = batch
-    cells = records[student]["notebooks"][NB03]["cells"]
-    assert any(c["status"] == "error" for c in cells.values())
+    cells = records[student].notebooks[NB03].cells
+    assert any(c.status is CellStatus.ERROR for c in cells.values())
     assert scores[student]["total"] == FULL_03  # the refusal costs nothing else
 
 
 def test_edited_test_cells_are_restored_and_scored(batch):
     _, _, records, scores = batch
     assert scores["edited_test_cells"]["total"] == FULL_03
-    assert records["edited_test_cells"]["status"] == "tampering suspected"
-    assert "cell test_sigmoid: restored its points setting" in records["edited_test_cells"]["reason"]
+    assert records["edited_test_cells"].status is Status.TAMPERING
+    assert "cell test_sigmoid: restored its points setting" in records["edited_test_cells"].reason
 
 
 def _graded_outputs(course, student: str) -> dict[str, str]:
@@ -221,7 +222,7 @@ def test_duplicated_cells_do_not_break_grading(batch):
 def test_unreadable_notebooks_score_zero_with_a_reason(batch, student):
     _, _, records, scores = batch
     assert scores[student]["total"] == 0
-    assert "could not be graded" in records[student]["reason"]
+    assert "could not be graded" in records[student].reason
 
 
 def test_regrading_one_student_replaces_the_result_without_duplicates(batch):
@@ -250,18 +251,19 @@ def test_a_crashed_regrade_keeps_the_earlier_result(batch, monkeypatch):
     assert course.store().scores()["ada"] == before
     assert course.record_path("ada").read_text() == record_before
     record = course.store().records()["ada"]
-    assert record["status"] == "error" and "ended unexpectedly" in record["reason"]
-    assert record["notebooks"] == json.loads(record_before)["notebooks"]  # the earlier result, whole
+    assert record.status is Status.ERROR and "ended unexpectedly" in record.reason
+    earlier = SubmissionRecord.from_dict(json.loads(record_before))  # the graded folder's copy, as JSON
+    assert record.notebooks == earlier.notebooks  # the earlier result, whole
 
 
 def test_the_feedback_curve_is_the_learners_model_beside_the_reference(batch):
     _, _, records, _ = batch
-    ada, wrong = (records[s]["notebooks"][NB03]["curve"] for s in ("ada", "wrong_propagate"))
-    assert len(ada["reference"]) == 20 and ada["yours"] == pytest.approx(ada["reference"])
-    assert len(wrong["yours"]) == 20 and wrong["yours"] != pytest.approx(wrong["reference"])  # their propagate
-    assert records["ada"]["notebooks"][NB03]["plots"] and records["wrong_propagate"]["notebooks"][NB03]["plots"]
-    ben = records["ben"]["notebooks"][NB03]  # ben has not written model yet
-    assert ben["curve"]["yours"] is None and "NotImplementedError" in ben["curve"]["problem"] and not ben["plots"]
+    ada, wrong = (records[s].notebooks[NB03].curve for s in ("ada", "wrong_propagate"))
+    assert len(ada.reference) == 20 and ada.yours == pytest.approx(ada.reference)
+    assert len(wrong.yours) == 20 and wrong.yours != pytest.approx(wrong.reference)  # their propagate
+    assert report.curve_png(ada) and report.curve_png(wrong)  # the feedback page draws them
+    ben = records["ben"].notebooks[NB03].curve  # ben has not written model yet
+    assert ben.yours is None and "NotImplementedError" in ben.problem and report.curve_png(ben) is None
 
 
 def test_feedback_and_export(batch):
@@ -290,6 +292,6 @@ def test_check_grades_a_notebook_outside_the_course_folder(tmp_path):
 def test_the_seed_of_every_hidden_case_is_recorded_in_the_gradebook(batch):
     """The cases a grade was computed on can be drawn again from the record alone."""
     _, _, records, _ = batch
-    seeds = records["ada"]["notebooks"][NB03]["seeds"]
-    assert sorted(seeds) == sorted(records["ada"]["notebooks"][NB03]["functions"])
+    seeds = records["ada"].notebooks[NB03].seeds
+    assert sorted(seeds) == sorted(records["ada"].notebooks[NB03].functions)
     assert all(isinstance(seed, int) for seed in seeds.values())

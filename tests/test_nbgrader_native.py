@@ -29,6 +29,7 @@ from autograder.batch import grade_batch
 from autograder.course import ASSIGNMENT, ROOT, SAMPLE_SUBMISSIONS
 from autograder.grading import Course
 from autograder.report import feedback_html
+from autograder.results import FunctionResult, NotebookResult, Status, SubmissionRecord
 from autograder.store import RESULTS_FILE
 
 NBGRADER = Path(sys.executable).with_name("nbgrader")
@@ -80,12 +81,12 @@ def test_nbgrader_autograde_gives_what_course_grade_gives(graded, tmp_path):
     grade_batch(reference, SAMPLE_SUBMISSIONS, student="cy", jobs=1, quiet=True)
     expected = reference.store().records()["cy"]
     got = records["cy"]
-    assert (got["status"], got["reason"], got["sandboxed"]) == (expected["status"], expected["reason"], True)
-    assert got["reason"] and "was graded as" in got["reason"]  # the course's intake ran: cy's renamed notebook
+    assert (got.status, got.reason, got.sandboxed) == (expected.status, expected.reason, True)
+    assert got.reason and "was graded as" in got.reason  # the course's intake ran: cy's renamed notebook
 
     def verdicts(record):
-        return {f"{nb}:{f}": (r["passed"], r["score"], r["message"]) for nb, data in record["notebooks"].items()
-                for f, r in (data.get("functions") or {}).items()}
+        return {f"{nb}:{f}": (r.passed, r.score, r.message) for nb, data in record.notebooks.items()
+                for f, r in data.functions.items()}
 
     assert verdicts(got) == verdicts(expected)
     assert reference.store().scores()["cy"]["cells"] == scores["cy"]["cells"]
@@ -153,8 +154,9 @@ def test_a_manual_grade_survives_an_nbgrader_regrade_and_counts_everywhere(grade
 
 
 def test_the_feedback_page_marks_manual_grades_even_when_they_equal_the_autograder():
-    record = {"student": "ada", "status": "graded", "notebooks": {NB03: {"functions": {
-        "propagate": {"passed": True, "score": 3.0, "points": 3.0, "message": "passed"}}}}}
+    passed = FunctionResult(passed=True, message="passed", points=3.0, score=3.0, in_kernel="passed", verified=True)
+    record = SubmissionRecord("ada", ASSIGNMENT, Status.GRADED, "", "v1", 1.0, True,
+                              notebooks={NB03: NotebookResult(functions={"propagate": passed})})
     page = feedback_html(record, {"total": 3.0, "max": 25.0, "cells": {"03:propagate": 3.0},
                                   "manual": {"03:propagate": 3.0}, "comments": {"03:propagate": "<b>good</b>"}})
     assert "3 / 3 (manual grade)" in page and "1 of these grades was set by your instructor" in page

@@ -76,3 +76,17 @@ def test_an_unknown_status_in_stored_json_is_refused():
 def test_whether_a_test_cell_ran(status, ran):
     assert status.ran is ran
     assert _function(in_kernel=status.value).ran is ran
+
+
+def test_a_record_stored_by_an_older_version_with_its_picture_still_loads():
+    """Older versions stored the feedback picture ("plots") in each notebook's result; the report draws it now."""
+    data = _record(**{"03": NotebookResult(functions={"model": _function()},
+                                           curve=Curve("model", "a small case", 100, [0.69, 0.5], [0.7, 0.6]))}
+                   ).to_dict()
+    data["notebooks"]["03"]["plots"] = "iVBORw0KGgo="
+    data["error"] = "Traceback (most recent call last): ..."  # where older versions kept a grader error's log
+    back = SubmissionRecord.from_dict(json.loads(json.dumps(data)))
+    assert back.notebooks["03"].curve == Curve("model", "a small case", 100, [0.69, 0.5], [0.7, 0.6])
+    assert back.notebooks["03"].functions["model"] == _function()
+    assert "plots" not in back.to_dict()["notebooks"]["03"]
+    assert back.log == "Traceback (most recent call last): ..." and "error" not in back.to_dict()

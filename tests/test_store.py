@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from autograder.course import ASSIGNMENT, MARKER, sweep_temporary, temporary_folder
 from autograder.grading import Course, _ensure_registered, assignment_gradebook
+from autograder.results import NotebookResult, Status, SubmissionRecord
 from autograder.store import Store, StoreError, SubmissionResult
 
 HERE = Path(__file__).resolve().parent
@@ -39,11 +40,15 @@ def cells(store: Store) -> list[tuple[str, str, float]]:
 
 
 def made_up(student: str, tag: str, fraction: float, layout: list[tuple[str, str, float]]) -> SubmissionResult:
-    """A result whose every part says ``tag``: its record, its graded file, and its scores (``fraction``)."""
-    record = {"student": student, "assignment": ASSIGNMENT, "status": "graded", "reason": "", "tag": tag,
-              "fraction": fraction, "tests_version": "test", "graded_at": "now", "seconds": 1.0, "notebooks": {}}
+    """A result whose every part says ``tag``: its record (a note), its graded file, and its scores (``fraction``)."""
+    record = SubmissionRecord(student, ASSIGNMENT, Status.GRADED, "", "test", 1.0, True, graded_at="now",
+                              notebooks={"tagged": NotebookResult(notes=[tag])})
     scores = {(notebook, cell): (points * fraction, False) for notebook, cell, points in layout}
     return SubmissionResult(student, record, scores, files={"graded.txt": tag.encode()})
+
+
+def tag_of(record: SubmissionRecord) -> str:
+    return record.notebooks["tagged"].notes[0]
 
 
 def state(course: Course, student: str) -> tuple:
@@ -53,8 +58,9 @@ def state(course: Course, student: str) -> tuple:
     folder = course.autograded / student / ASSIGNMENT
     copy = json.loads((folder / "results.json").read_text())
     score = store.scores()[student]
-    assert copy["revision"] == record["revision"], "the graded folder is not the one the gradebook describes"
-    return record["tag"], (folder / "graded.txt").read_text(), round(score["total"] / score["max"], 6)
+    assert record.revision and SubmissionRecord.from_dict(copy) == record, \
+        "the graded folder is not the one the gradebook describes"
+    return tag_of(record), (folder / "graded.txt").read_text(), round(score["total"] / score["max"], 6)
 
 
 def test_a_result_is_stored_whole(tmp_path):
@@ -62,7 +68,7 @@ def test_a_result_is_stored_whole(tmp_path):
     store = course.store()
     store.commit(made_up("ada", "first", 1.0, cells(store)))
     assert state(course, "ada") == ("first", "first", 1.0)
-    assert store.records()["ada"]["status"] == "graded"
+    assert store.records()["ada"].status is Status.GRADED
 
 
 def test_a_failed_swap_leaves_the_earlier_result_whole(tmp_path, monkeypatch):
@@ -129,9 +135,15 @@ def test_an_error_keeps_the_earlier_result_and_says_so(tmp_path):
     course = registered(tmp_path / "course")
     store = course.store()
     store.commit(made_up("ada", "first", 1.0, cells(store)))
-    assert store.mark_error("ada", {"status": "error", "reason": "the kernel was killed from outside"})
+    earlier = store.records()["ada"]
+    error = SubmissionRecord("ada", ASSIGNMENT, Status.ERROR, "the kernel was killed from outside", "test", 2.0, True,
+                             log="x" * 5000 + "the end of the log")
+    assert store.mark_error("ada", error)
     record = store.records()["ada"]
-    assert record["status"] == "error" and "earlier result" in record["reason"] and record["tag"] == "first"
+    assert record.status is Status.ERROR and "earlier result" in record.reason and tag_of(record) == "first"
+    assert record.reason.startswith("the kernel was killed from outside (the earlier result of now is kept)")
+    assert record.notebooks == earlier.notebooks and record.revision == earlier.revision
+    assert len(record.log) == 4000 and record.log.endswith("the end of the log")
     assert store.scores()["ada"]["total"] == store.scores()["ada"]["max"]
 
 

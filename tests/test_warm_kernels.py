@@ -23,7 +23,7 @@ import pytest
 from conftest import require_component
 
 from autograder import sandbox, verify
-from autograder.pipeline import SandboxedExecute
+from autograder.preprocessors import SandboxedExecute
 from autograder.sandbox import Limits, Sandbox, warm
 
 MARKER = f"4711{os.getpid()}"  # the argument of the process the first kernel leaves behind

@@ -418,7 +418,8 @@ checks = Checks(NOTEBOOK, [
                  Case((0.0,), expected=0.5)],
         diagnose=_sigmoid_hint),
     FunctionCheck(
-        "initialize_with_zeros", lambda case: Expect("initialize_with_zeros", items=[Expect("w", floats=True), Expect("b")]),
+        "initialize_with_zeros",
+        lambda case: Expect("initialize_with_zeros", items=[Expect("w", floats=True), Expect("b")]),
         _initialize_cases,
         visible=[Case((2,), expected=(np.zeros((2, 1)), 0.0))],
         diagnose=_initialize_hint),
