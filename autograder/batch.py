@@ -20,7 +20,9 @@ from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from .config import grading_limits
+from traitlets.config import Config
+
+from .config import grading_limits, run_config
 from .course import ASSIGNMENT, NOTEBOOK_NAMES, sweep_temporary, temporary_folder
 from .grading import (
     Course,
@@ -90,8 +92,7 @@ def grade_batch(course: Course, submissions: Path, *, student: str | Collection[
             folders = {s: p for s, p in folders.items() if s in wanted}
             if not folders:
                 raise IntakeError(f"no submission for student {student!r} in {submissions}")
-        settings = {"timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_mb,
-                    "sandboxed": sandboxed}
+        settings = run_config(timeout=timeout, cell_timeout=cell_timeout, memory_mb=memory_mb, sandboxed=sandboxed)
         budget = timeout * len(NOTEBOOK_NAMES) + _verify_budget() + 120  # wall seconds for one submission
         jobs = jobs or max(1, os.cpu_count() or 1)
         warm = [] if client else [WarmWorker(_worker_environment(jobs), batch / f"warm-worker-{i}.log")
@@ -135,7 +136,7 @@ def _worker_environment(jobs: int) -> dict[str, str]:
 
 
 def _grade_locally(store: Store, folders: dict[str, Path], intake_notes: dict[str, list[str]], batch: Path,
-                   template: Path, settings: dict, budget: float, warm: list[WarmWorker]) -> Iterator[Outcome]:
+                   template: Path, settings: Config, budget: float, warm: list[WarmWorker]) -> Iterator[Outcome]:
     """Grade on this machine, one thread per warm worker; yield each outcome once committed."""
     workers: queue.SimpleQueue[WarmWorker] = queue.SimpleQueue()
     for worker in warm:
@@ -161,7 +162,7 @@ def _grade_locally(store: Store, folders: dict[str, Path], intake_notes: dict[st
         pool.shutdown(wait=True)
 
 
-def _grade_one(store: Store, student: str, folder: Path, batch: Path, template: Path, settings: dict,
+def _grade_one(store: Store, student: str, folder: Path, batch: Path, template: Path, settings: Config,
                worker: WarmWorker, budget: float, intake_notes: list[str]) -> Outcome:
     """Grade one submission on this machine and commit its result (or its fault)."""
     started = time.monotonic()

@@ -42,6 +42,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from traitlets.config import Config
+
+from .config import is_sandboxed
 from .course import ASSIGNMENT, sweep_temporary, temporary_folder, tests_version
 from .grading import Fault, Outcome, assignment_gradebook, grade_prepared, prepare, settle, ungradable
 from .results import SubmissionRecord
@@ -111,7 +114,7 @@ def _check_workers(client, sandboxed: bool, wait: float) -> str:
 
 
 def grade(client, store: Store, folders: dict[str, Path], intake_notes: dict[str, list[str]], batch: Path,
-          settings: dict, budget: float) -> Iterator[Outcome]:
+          settings: Config, budget: float) -> Iterator[Outcome]:
     """Grade ``folders`` on the cluster; yield each outcome once its result is committed here.
 
     Tasks are sent as room frees up (:data:`TASKS_PER_THREAD` per worker thread, counted again as
@@ -166,7 +169,7 @@ def _lost(client, reason: str) -> ClusterUnusable:
 
 
 def _package(student: str, folder: Path, batch: Path, notes: list[str],
-             settings: dict) -> tuple[dict[str, bytes], list[str]] | SubmissionResult:
+             settings: Config) -> tuple[dict[str, bytes], list[str]] | SubmissionResult:
     """The checked files of one submission and the notes for its record; or, when no notebook of it can be
     opened, its result at once. Workers need not see this machine's files: the task carries the bytes."""
     started = time.monotonic()
@@ -243,7 +246,7 @@ def warm_up(version: str, dask_worker=None) -> None:
         _POOL.warm_up(version, dask_worker.state.nthreads)
 
 
-def grade_task(student: str, files: dict[str, bytes], notes: list[str], settings: dict, budget: float,
+def grade_task(student: str, files: dict[str, bytes], notes: list[str], settings: Config, budget: float,
                version: str, run: str) -> Graded | Fault:
     """One task, on a Dask worker: grade one submission from its files in a temporary workspace."""
     from . import sandbox
@@ -252,7 +255,7 @@ def grade_task(student: str, files: dict[str, bytes], notes: list[str], settings
     if tests_version() != version:
         return Fault(student, f"the Dask worker {_address()} has other course files (tests version "
                               f"{tests_version()}, expected {version}): update it and restart it")
-    if settings["sandboxed"] and (reason := sandbox.unavailable()):
+    if is_sandboxed(settings) and (reason := sandbox.unavailable()):
         return Fault(student, f"the Dask worker {_address()} cannot grade safely: {reason}")
     workspace = temporary_folder("course-dask-")
     try:

@@ -7,21 +7,25 @@ commands in the course folder (:mod:`autograder.nbgrader_apps`, called by the ro
 traits of the course's preprocessors, with their defaults and help in one place
 (:class:`autograder.preprocessors.SandboxedExecute`); :func:`grading_limits` reads them for
 ``course grade`` and :func:`autograder.batch.grade_batch`, so ``--help`` shows the same defaults.
+A run's own values are nbgrader configuration too (:func:`run_config`): each grading process reads
+them from its workspace's ``nbgrader_config.json``, as an nbgrader command run there would.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from traitlets.config import Config
 
 from .course import SOLUTIONS
 
 COURSE_ID = "logistic_regression_course"
+RUN_CONFIG = "nbgrader_config.json"  # a grading workspace's settings of the run, in nbgrader's own format
 
 
 def nbgrader_config(root: Path, db_url: str, **course_directory):
     """The nbgrader configuration of the course for a folder ``root`` (source: the solutions)."""
-    from traitlets.config import Config
-
     from .preprocessors import AUTOGRADE, SANITIZE
 
     c = Config()
@@ -53,3 +57,33 @@ def grading_limits() -> dict[str, float | int]:
     traits = SandboxedExecute.class_traits()
     return {"timeout": traits["notebook_timeout"].default_value, "cell_timeout": traits["timeout"].default_value,
             "memory_mb": traits["memory_mb"].default_value}
+
+
+def run_config(*, timeout: float, cell_timeout: int, memory_mb: int, sandboxed: bool) -> Config:
+    """The settings of one grading run, as the traits of the course's preprocessors that define them."""
+    c = Config()
+    c.SandboxedExecute.notebook_timeout = timeout
+    c.SandboxedExecute.timeout = cell_timeout
+    c.SandboxedExecute.memory_mb = memory_mb
+    c.SandboxedExecute.sandboxed = sandboxed
+    c.VerifyFunctions.sandboxed = sandboxed
+    return c
+
+
+def is_sandboxed(config: Config) -> bool:
+    """Whether a run's configuration grades in the OS sandbox (the trait's default when it does not say)."""
+    return bool(config.SandboxedExecute.get("sandboxed", True))
+
+
+def write_run_config(workspace: Path, config: Config) -> None:
+    """Give a grading workspace the run's settings (read by :func:`read_run_config` in the grading process)."""
+    (workspace / RUN_CONFIG).write_text(json.dumps(config, indent=1))
+
+
+def read_run_config(workspace: Path) -> Config:
+    """The run's settings a grading workspace holds; a clear error when it holds none."""
+    from traitlets.config.loader import JSONFileConfigLoader
+
+    if not (workspace / RUN_CONFIG).is_file():
+        raise FileNotFoundError(f"the grading workspace {workspace} has no {RUN_CONFIG} (the run's settings)")
+    return JSONFileConfigLoader(RUN_CONFIG, path=str(workspace)).load_config()

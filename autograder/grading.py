@@ -21,7 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import nbgrader_config
+from traitlets.config import Config
+
+from .config import is_sandboxed, nbgrader_config, write_run_config
 from .course import (
     ASSIGNMENT,
     NOTEBOOK_NAMES,
@@ -148,7 +150,7 @@ def prepare(folder: Path, submitted: Path, intake_notes: list[str]) -> list[str]
 
 
 def ungradable(workspace: Path, student: str, notes: list[str], started: float,
-               settings: dict) -> SubmissionResult | None:
+               settings: Config) -> SubmissionResult | None:
     """The result of a submission with no notebook nbgrader could open (zero, with the reasons), or None."""
     if any((workspace / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
         return None
@@ -156,7 +158,7 @@ def ungradable(workspace: Path, student: str, notes: list[str], started: float,
                                              time.monotonic() - started, settings))
 
 
-def grade_prepared(workspace: Path, student: str, template: Path, settings: dict, worker: WarmWorker,
+def grade_prepared(workspace: Path, student: str, template: Path, settings: Config, worker: WarmWorker,
                    budget: float, notes: list[str], started: float) -> SubmissionResult | Fault:
     """Grade the submission prepared in ``workspace/submitted/<student>/<assignment>/`` with ``worker``.
 
@@ -164,7 +166,7 @@ def grade_prepared(workspace: Path, student: str, template: Path, settings: dict
     returns the result to commit, or the fault to record. A fault that is not the student's (the grading
     process killed from outside, a crash) gets a second try first.
     """
-    (workspace / "settings.json").write_text(json.dumps(settings))
+    write_run_config(workspace, settings)
     log = workspace / "worker.log"
     for attempt in (1, 2):
         shutil.rmtree(workspace / "autograded", ignore_errors=True)
@@ -182,11 +184,11 @@ def grade_prepared(workspace: Path, student: str, template: Path, settings: dict
         problem = problem or "nbgrader produced no graded notebook"
         log_tail = log.read_text(errors="replace")[-20000:] if log.exists() else ""
         return Fault(student, "; ".join([*notes, problem]), seconds, log_tail)
-    record = _build_record(student, autograded, notes, seconds, settings["sandboxed"])
+    record = _build_record(student, autograded, notes, seconds, is_sandboxed(settings))
     return read_workspace(f"sqlite:///{workspace / 'gradebook.db'}", autograded, student, record)
 
 
-def settle(store: Store, result: SubmissionResult | Fault, settings: dict) -> Outcome:
+def settle(store: Store, result: SubmissionResult | Fault, settings: Config) -> Outcome:
     """Commit a result, or record a fault keeping the earlier result whole: the one write per submission."""
     if isinstance(result, Fault):
         return _record_error(store, result.student, result.reason, result.seconds, settings, result.log)
@@ -208,14 +210,14 @@ def _grader_fault(code: int | None, log: Path) -> str | None:
     return None
 
 
-def _record(student: str, status: Status, reason: str, seconds: float, settings: dict,
+def _record(student: str, status: Status, reason: str, seconds: float, settings: Config,
             log: str = "") -> SubmissionRecord:
     """The record of a submission that has no graded notebook (nothing to open, or the grader's error)."""
     return SubmissionRecord(student, ASSIGNMENT, status, reason, tests_version(), round(seconds, 2),
-                            settings["sandboxed"], log=log)
+                            is_sandboxed(settings), log=log)
 
 
-def _record_error(store: Store, student: str, reason: str, seconds: float, settings: dict, log_tail: str) -> Outcome:
+def _record_error(store: Store, student: str, reason: str, seconds: float, settings: Config, log_tail: str) -> Outcome:
     """The grader failed on this submission: say so in the gradebook, keeping an earlier result whole."""
     record = _record(student, Status.ERROR, reason, seconds, settings, log_tail)
     try:

@@ -45,7 +45,7 @@ def run_worker(workspace: Path, student: str) -> None:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
-    from .config import nbgrader_config
+    from .config import nbgrader_config, read_run_config
     from .course import ASSIGNMENT
     from .preprocessors import SandboxedExecute
     from .sandbox import Limits, timing
@@ -57,10 +57,7 @@ def run_worker(workspace: Path, student: str) -> None:
     warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would bury the log
     config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
                              assignment_id=ASSIGNMENT)
-    settings = json.loads((workspace / "settings.json").read_text())
-    for key, value in settings.items():
-        setattr(config.SandboxedExecute, key, value)
-    config.VerifyFunctions.sandboxed = settings.get("sandboxed", True)
+    config.merge(read_run_config(workspace))  # the run's limits and sandbox, as the batch set them
     coursedir = CourseDirectory(config=config)
     try:
         # This submission's kernel template starts now, in its sandbox: its imports overlap nbgrader's own

@@ -183,7 +183,9 @@ def parent_work(scratch: Path, submission: Path, graded: Path, times: int) -> No
     course = Course(scratch / "commits")
     store = course.store()
     _ensure_registered(course, store, assignment_gradebook())
-    settings = {"sandboxed": True}
+    from autograder.config import grading_limits, run_config
+
+    settings = run_config(**grading_limits(), sandboxed=True)
     started = time.perf_counter()
     for i in range(times):
         _package(f"p{i:04d}", submission / ASSIGNMENT, scratch, [], settings)

@@ -9,7 +9,9 @@ import sys
 import time
 
 import pytest
+from traitlets.config import Config
 
+from autograder.config import RUN_CONFIG, write_run_config
 from autograder.pipes import kill_group
 from autograder.worker import WarmWorker
 
@@ -21,27 +23,27 @@ def warm(tmp_path):
     worker.stop()
 
 
-def _workspace(tmp_path, name: str, settings: dict | None = None):
+def _workspace(tmp_path, name: str, settings: Config | None = None):
     workspace = tmp_path / name
     workspace.mkdir()
     if settings is not None:
-        (workspace / "settings.json").write_text(json.dumps(settings))
+        write_run_config(workspace, settings)
     return workspace
 
 
 def test_a_failing_child_reports_its_exit_code_and_traceback_and_the_worker_goes_on(warm, tmp_path):
     for attempt in range(2):  # the same warm process serves the second request
-        workspace = _workspace(tmp_path, f"broken-{attempt}")  # no settings.json: the child fails
+        workspace = _workspace(tmp_path, f"broken-{attempt}")  # no settings of the run: the child fails
         code, problem = warm.grade(workspace, "someone", workspace / "worker.log", budget=120)
         assert (code, problem) == (1, None)
-        assert "settings.json" in (workspace / "worker.log").read_text()
+        assert f"has no {RUN_CONFIG}" in (workspace / "worker.log").read_text()
     assert warm._process.poll() is None
 
 
 def test_an_overrunning_child_is_killed_and_the_worker_survives(warm, tmp_path, monkeypatch):
     from autograder import worker
 
-    slow = _workspace(tmp_path, "slow", {})
+    slow = _workspace(tmp_path, "slow", Config())
     monkeypatch.setattr(worker, "serve_command", lambda: [sys.executable, "-c", _SLOW_SERVER])
     started = time.monotonic()
     code, problem = warm.grade(slow, "someone", slow / "worker.log", budget=2)
@@ -56,7 +58,7 @@ def test_an_overrunning_child_is_killed_and_the_worker_survives(warm, tmp_path, 
 
 
 def test_a_warm_worker_whose_batch_is_gone_stops_its_submission_and_exits(tmp_path):
-    slow = _workspace(tmp_path, "slow", {})
+    slow = _workspace(tmp_path, "slow", Config())
     server = subprocess.Popen([sys.executable, "-c", _SLOW_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               start_new_session=True)
     request = json.dumps({"workspace": str(slow), "student": "s", "log": str(slow / "worker.log")})
