@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -88,8 +89,8 @@ def main(argv=None) -> None:
             command = [sys.executable, str(HERE / "suite.py"), *suite_options, "--output", str(args.results)]
             if subprocess.run(command).returncode != 0:
                 sys.exit("bench/suite.py failed: the page was not written")
-        shown = " ".join(["bench/run_all.py", "--write-docs" if args.write_docs else "--render-docs",
-                          *([f"--label '{args.label}'"] if args.label else []), *suite_options])
+        shown = shlex.join(["bench/run_all.py", "--write-docs" if args.write_docs else "--render-docs",
+                            *(["--label", args.label] if args.label else []), *suite_options])
         write_docs(args.results, args.history, args.docs, args.label, f".venv/bin/python {shown}")
         return
     if suite_options:
