@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime
 from pathlib import Path
 
 from traitlets.config import Config
@@ -49,14 +50,18 @@ def grade_batch(course: Course, submissions: Path, *, student: str | Collection[
                 timeout: float | None = None, cell_timeout: int | None = None, memory_mb: int | None = None,
                 quiet: bool = False,
                 zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True, roster: Path | None = None,
-                zip_time_format: str | None = None, scheduler: str | None = None) -> list[Outcome]:
+                zip_time_format: str | None = None, scheduler: str | None = None, due: datetime | None = None,
+                late_penalty: str = "none") -> list[Outcome]:
     """Grade every ``<student>/<assignment>/`` folder (or a zip of them) under ``submissions``.
 
     ``student`` grades only that student, or only those students (a collection of ids: nbgrader's own
     entry points, see :mod:`autograder.nbgrader_apps`). ``sandboxed=False`` runs learners' code without the OS
     sandbox: for trusted submissions only, and recorded with every result. ``scheduler`` (a Dask
     scheduler's address) grades on that cluster's workers instead of ``jobs`` local processes (see
-    :mod:`autograder.cluster` and docs/scaling.md).
+    :mod:`autograder.cluster` and docs/scaling.md). ``due`` (UTC) becomes the assignment's due date in the
+    gradebook; without it, the one already there (set by an earlier run, or in formgrader) holds. A submission
+    timestamped later is marked late, and ``late_penalty`` is nbgrader's penalty method for it ("none": it keeps
+    its points, "zero": it scores nothing).
     """
     from . import sandbox
     from .report import Progress
@@ -92,7 +97,6 @@ def grade_batch(course: Course, submissions: Path, *, student: str | Collection[
             folders = {s: p for s, p in folders.items() if s in wanted}
             if not folders:
                 raise IntakeError(f"no submission for student {student!r} in {submissions}")
-        settings = run_config(timeout=timeout, cell_timeout=cell_timeout, memory_mb=memory_mb, sandboxed=sandboxed)
         budget = timeout * len(NOTEBOOK_NAMES) + _verify_budget() + 120  # wall seconds for one submission
         jobs = jobs or max(1, os.cpu_count() or 1)
         warm = [] if client else [WarmWorker(_worker_environment(jobs), batch / f"warm-worker-{i}.log")
@@ -105,6 +109,13 @@ def grade_batch(course: Course, submissions: Path, *, student: str | Collection[
         try:
             template = assignment_gradebook()
             _ensure_registered(course, store, template)
+            if due is not None:
+                store.set_due_date(due)
+            due, extended = store.due_dates()
+            settings = run_config(timeout=timeout, cell_timeout=cell_timeout, memory_mb=memory_mb,
+                                  sandboxed=sandboxed, due_date=due.isoformat() if due else "",
+                                  extended_due_dates={s: d.isoformat() for s, d in extended.items()},
+                                  late_penalty=late_penalty)
             bar = Progress(len(folders), quiet=quiet)
             if client is not None:
                 graded = cluster.grade(client, store, folders, intake_notes, batch, settings, budget)

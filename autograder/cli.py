@@ -23,6 +23,7 @@ import argparse
 import shutil
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from . import report, sandbox
@@ -53,13 +54,15 @@ def grade(submissions: Path, *, course: Course, student: str | None = None, jobs
           timeout: float | None = None, cell_timeout: int | None = None, memory_mb: int | None = None,
           quiet: bool = False,
           zip_pattern: str = LMS_FILE_PATTERN, sandboxed: bool = True, roster: Path | None = None,
-          zip_time_format: str | None = None, scheduler: str | None = None) -> int:
+          zip_time_format: str | None = None, scheduler: str | None = None, due: datetime | None = None,
+          late_penalty: str = "none") -> int:
     """Grade ``submissions`` into the course's gradebook and print the summary."""
     if not quiet and not scheduler:  # on a cluster, the workers' sandbox is described once they are checked
         print(sandbox.describe(sandboxed), file=sys.stderr)
     outcomes = grade_batch(course, submissions, student=student, jobs=jobs, timeout=timeout,
                            cell_timeout=cell_timeout, memory_mb=memory_mb, quiet=quiet, zip_pattern=zip_pattern,
-                           sandboxed=sandboxed, roster=roster, zip_time_format=zip_time_format, scheduler=scheduler)
+                           sandboxed=sandboxed, roster=roster, zip_time_format=zip_time_format, scheduler=scheduler,
+                           due=due, late_penalty=late_penalty)
     store = course.store()
     print(report.summary(store.records(), store.scores()))
     failed = [o for o in outcomes if o.status is Status.ERROR]
@@ -161,6 +164,17 @@ def _at_least(smallest: float, kind: type):
     return parse
 
 
+def _due_date(text: str) -> datetime:
+    """An argparse type: a due date, ISO 8601, as naive UTC (nbgrader's times); UTC unless it names a zone."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date and time: write it as 2026-01-31T23:59 "
+                                         f"(UTC) or 2026-01-31T23:59+01:00") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
@@ -187,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"seconds per cell (default {limits['cell_timeout']})")
     g.add_argument("--memory", type=_at_least(256, int), default=limits["memory_mb"],
                    help=f"resident memory per kernel in MiB, at least 256 (default {limits['memory_mb']})")
+    g.add_argument("--due", type=_due_date, help="the assignment's due date (2026-01-31T23:59, UTC unless a zone is "
+                   "given), kept in the gradebook for later runs and formgrader; a submission timestamped later "
+                   "(nbgrader's timestamp.txt, or the LMS zip's file name) is marked late")
+    g.add_argument("--late-penalty", choices=("none", "zero"), default="none",
+                   help="what a late submission loses, as nbgrader's LateSubmissionPlugin: none (default: marked "
+                        "late, keeps its points) or zero (it scores nothing)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--unsandboxed", action="store_true",
                    help="run learners' code without the OS sandbox (bubblewrap): for TRUSTED submissions only; "
@@ -233,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             return grade(args.submissions, course=course, student=args.student, jobs=args.jobs,
                          timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory,
                          quiet=args.quiet, zip_pattern=args.zip_pattern, sandboxed=not args.unsandboxed,
-                         roster=args.roster, zip_time_format=args.zip_time_format, scheduler=args.scheduler)
+                         roster=args.roster, zip_time_format=args.zip_time_format, scheduler=args.scheduler,
+                         due=args.due, late_penalty=args.late_penalty)
         except (SandboxUnavailable, StoreError, ClusterUnusable, IntakeError) as exc:
             print(f"course grade: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE

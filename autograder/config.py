@@ -59,14 +59,19 @@ def grading_limits() -> dict[str, float | int]:
             "memory_mb": traits["memory_mb"].default_value}
 
 
-def run_config(*, timeout: float, cell_timeout: int, memory_mb: int, sandboxed: bool) -> Config:
-    """The settings of one grading run, as the traits of the course's preprocessors that define them."""
+def run_config(*, timeout: float, cell_timeout: int, memory_mb: int, sandboxed: bool, due_date: str = "",
+               extended_due_dates: dict[str, str] | None = None, late_penalty: str = "none") -> Config:
+    """The settings of one grading run, as the traits of the course's preprocessors (and nbgrader's late
+    submission plugin) that define them."""
     c = Config()
     c.SandboxedExecute.notebook_timeout = timeout
     c.SandboxedExecute.timeout = cell_timeout
     c.SandboxedExecute.memory_mb = memory_mb
     c.SandboxedExecute.sandboxed = sandboxed
     c.VerifyFunctions.sandboxed = sandboxed
+    c.CourseLatePenalties.due_date = due_date
+    c.CourseLatePenalties.extended_due_dates = dict(extended_due_dates or {})
+    c.LateSubmissionPlugin.penalty_method = late_penalty
     return c
 
 

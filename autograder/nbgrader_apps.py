@@ -179,7 +179,9 @@ class CourseAutograde(Autograde):
         return chosen
 
     def _limits(self) -> dict:
-        """``course grade``'s limits, from ``c.SandboxedExecute`` when nbgrader_config.py sets them."""
+        """``course grade``'s limits, from ``c.SandboxedExecute`` when nbgrader_config.py sets them, and its late
+        penalty from nbgrader's own ``c.LateSubmissionPlugin.penalty_method`` (the due date and extensions are
+        the gradebook's, as formgrader sets them)."""
         settings = self.config.SandboxedExecute
         limits = {}
         if "notebook_timeout" in settings:
@@ -188,6 +190,8 @@ class CourseAutograde(Autograde):
             limits["cell_timeout"] = int(settings.timeout)
         if "memory_mb" in settings:
             limits["memory_mb"] = int(settings.memory_mb)
+        if "penalty_method" in self.config.LateSubmissionPlugin:
+            limits["late_penalty"] = str(self.config.LateSubmissionPlugin.penalty_method)
         return limits
 
 

@@ -49,7 +49,9 @@ def summary(records: dict[str, SubmissionRecord], scores: dict[str, dict]) -> st
         record = records.get(student)
         score = scores[student]
         status = record.status.value if record else "?"
-        lines.append(f"  {student:<16} {score['total']:>4g}/{score['max']:<4g}  {status}")
+        late = f" (late: {score['raw']:g} less a penalty of {score['penalty']:g})" if score.get("penalty") else (
+            " (late, no penalty)" if score.get("late") else "")
+        lines.append(f"  {student:<16} {score['total']:>4g}/{score['max']:<4g}  {status}{late}")
         for reason in (record.reason if record else "").split("; "):  # wrapped, never cut: the end says what to do
             if reason:
                 lines += textwrap.wrap(reason, width=110, initial_indent=f"{'':<31}- ", subsequent_indent=" " * 33)
@@ -80,18 +82,23 @@ def _shorten(message: str) -> str:
 
 
 def export_csv(records: dict[str, SubmissionRecord], scores: dict[str, dict], path: Path) -> Path:
-    """``grades.csv``: one row per student with points per graded function, total, status and reason."""
+    """``grades.csv``: one row per student with points per graded function, total, status and reason.
+
+    ``total`` is after the late penalty, as nbgrader's own export: ``raw_total`` less ``late_penalty``.
+    """
     columns = sorted({key for score in scores.values() for key in score["cells"]})
     with open(path, "w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["student", *columns, "total", "max", "status", "reason", "tests_version", "graded_at",
-                         "sandbox"])
+        writer.writerow(["student", *columns, "raw_total", "late", "late_penalty", "total", "max", "status", "reason",
+                         "tests_version", "graded_at", "sandbox"])
         for student in sorted(scores):
             score, record = scores[student], records.get(student)
             about = [record.status.value, record.reason, record.tests_version, record.graded_at,
                      _sandbox(record)] if record else ["", "", "", "", ""]
-            writer.writerow([student, *(_points(score["cells"].get(c)) for c in columns), _points(score["total"]),
-                             _points(score["max"]), *about])
+            writer.writerow([student, *(_points(score["cells"].get(c)) for c in columns),
+                             _points(score.get("raw", score["total"])), "yes" if score.get("late") else "no",
+                             _points(score.get("penalty", 0.0)), _points(score["total"]), _points(score["max"]),
+                             *about])
     return path
 
 
@@ -113,6 +120,9 @@ def feedback_html(record: SubmissionRecord, score: dict) -> str:
              ".pass{color:#176b1b}.fail{color:#a31515}img{max-width:100%}</style></head><body>",
              f"<h1>Feedback: {esc(ASSIGNMENT)}</h1><p>Student <b>{esc(record.student)}</b>: "
              f"<b>{score['total']:g} / {score['max']:g}</b> points. Status: {esc(record.status.value)}.</p>"]
+    if score.get("late"):
+        parts.append(f"<p class='fail'>Submitted after the due date: {score.get('penalty', 0.0):g} points taken off "
+                     f"the {score.get('raw', score['total']):g} your work earned.</p>")
     if score.get("manual"):
         count = len(score["manual"])
         parts.append(f"<p>{count} of these grades {'was' if count == 1 else 'were'} set by your instructor (marked "

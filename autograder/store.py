@@ -78,6 +78,7 @@ class SubmissionResult:
     comments: dict[tuple[str, str], str | None] = field(default_factory=dict)
     timestamp: datetime | None = None  # when it was submitted (for nbgrader's late penalties)
     files: dict[str, bytes] | None = None  # the graded folder, path -> content; None: no graded notebook
+    penalties: dict[str, float] = field(default_factory=dict)  # notebook -> points taken for lateness (nbgrader's)
 
 
 class Store:
@@ -237,6 +238,7 @@ class Store:
                     grade.needs_manual_grade = bool(needs_manual)
             for comment in notebook.comments:
                 comment.auto_comment = result.comments.get((notebook.name, comment.name))
+            notebook.late_submission_penalty = result.penalties.get(notebook.name)
 
     @staticmethod
     def _write_record(session, student: str, record: SubmissionRecord) -> None:
@@ -267,7 +269,28 @@ class Store:
                 status=kept.status.value, reason=kept.reason, record=json.dumps(kept.to_dict())))
         return True
 
+    def set_due_date(self, due: datetime) -> None:
+        """Make ``due`` (naive UTC, as nbgrader keeps times) the assignment's due date, as formgrader would."""
+        from nbgrader.api import Gradebook
+
+        with self.lock(), Gradebook(self.db_url) as gb:
+            gb.update_or_create_assignment(ASSIGNMENT, duedate=due)
+
     # -- reading ----------------------------------------------------------------------------------
+    def due_dates(self) -> tuple[datetime | None, dict[str, datetime]]:
+        """The assignment's due date in the gradebook (naive UTC, or None), and the due date of each student
+        an instructor gave an extension (in formgrader), extension included."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(self.db_url) as gb:
+            try:
+                assignment = gb.find_assignment(ASSIGNMENT)
+            except MissingEntry:
+                return None, {}
+            extended = {s.student.id: s.duedate for s in assignment.submissions
+                        if s.extension is not None and s.duedate is not None}
+            return assignment.duedate, extended
+
     def records(self) -> dict[str, SubmissionRecord]:
         """The result record of every graded student, by student id."""
         try:
@@ -282,6 +305,9 @@ class Store:
 
     def scores(self) -> dict[str, dict]:
         """Per student: total, maximum and the score of every test cell (``<notebook>:<function>``).
+
+        ``total`` is after nbgrader's late penalty, as nbgrader's own grade export has it: ``raw`` less
+        ``penalty``, never below zero. ``late`` says whether the submission came after the due date.
 
         ``manual`` holds the scores an instructor entered in formgrader (which the cell's score is, plus
         any extra credit) and ``comments`` the instructor's comments on each function, by the same keys.
@@ -305,8 +331,11 @@ class Store:
                     for comment in notebook.comments:
                         if comment.manual_comment:
                             comments[f"{notebook.name[:2]}:{comment.name}"] = comment.manual_comment
-                scores[submission.student.id] = {"total": submission.score, "max": submission.max_score,
-                                                 "cells": cells, "manual": manual, "comments": comments}
+                raw, penalty = submission.score, submission.late_submission_penalty or 0.0
+                scores[submission.student.id] = {"total": max(0.0, raw - penalty), "raw": raw, "penalty": penalty,
+                                                 "late": bool(submission.total_seconds_late),
+                                                 "max": submission.max_score, "cells": cells, "manual": manual,
+                                                 "comments": comments}
         return scores
 
 
@@ -321,12 +350,14 @@ def read_workspace(workspace_db: str, autograded: Path | None, student: str,
                   for g in nb.grades}
         comments = {(nb.name, c.name): c.auto_comment for nb in submission.notebooks for c in nb.comments}
         timestamp = submission.timestamp
+        penalties = {nb.name: nb.late_submission_penalty for nb in submission.notebooks
+                     if nb.late_submission_penalty is not None}
     comments.update(verdict_comments(record))
     files = None
     if autograded is not None:
         files = {str(p.relative_to(autograded)): p.read_bytes() for p in sorted(autograded.rglob("*"))
                  if p.is_file() and p.name != RESULTS_FILE}
-    return SubmissionResult(student, record, scores, comments, timestamp, files)
+    return SubmissionResult(student, record, scores, comments, timestamp, files, penalties)
 
 
 def verdict_comments(record: SubmissionRecord) -> dict[tuple[str, str], str]:

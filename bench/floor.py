@@ -71,12 +71,13 @@ def graded_version(nb, notebook: str, db_url: str):
 
     from autograder.course import ASSIGNMENT
     from autograder.preprocessors import InjectHiddenCases, RestoreGradedCells
+    from autograder.preprocessors.cells import findings
 
     resources = {"nbgrader": {"db_url": db_url, "assignment": ASSIGNMENT, "notebook": notebook, "student": "floor"},
                  "metadata": {"path": "."}}
     for step in (RestoreGradedCells(), OverwriteCells(), InjectHiddenCases()):
         nb, resources = step.preprocess(nb, resources)
-    return nb, resources["course"]["cases"]
+    return nb, findings(resources)["cases"]
 
 
 def measure(submission: Path, names: list[str]) -> dict:

@@ -24,6 +24,7 @@ from conftest import require_component
 
 from autograder import sandbox, verify
 from autograder.preprocessors import SandboxedExecute
+from autograder.preprocessors.cells import findings
 from autograder.sandbox import Limits, Sandbox, warm
 
 MARKER = f"4711{os.getpid()}"  # the argument of the process the first kernel leaves behind
@@ -276,8 +277,8 @@ def test_a_kernel_that_ends_itself_is_known_dead_and_the_next_one_starts(tmp_pat
     build = tmp_path / "build"
     build.mkdir()
     nb, resources = _execute(_notebook("x = 1", "import os\nos._exit(0)", "print('never')"), build)
-    statuses = [cell["status"] for cell in resources["course"]["cells"].values()]
+    statuses = [cell.status.value for cell in findings(resources)["cells"].values()]
     assert statuses == ["ok", "kernel died", "not run"], statuses
-    assert "the kernel died" in resources["course"]["stopped"]
+    assert "the kernel died" in findings(resources)["stopped"]
     nb, resources = _execute(_notebook("print('alive', 2)"), build)
     assert "alive 2" in _printed(nb.cells[0]) and warm._current.forked == 2

@@ -5,22 +5,23 @@ learner may have changed) and *autograde* (execute, then save the scores). The c
 
 sanitize:  ClearOutput, DeduplicateIds, OverwriteKernelspec, **RestoreGradedCells**, OverwriteCells, CheckCellMetadata
 autograde: **InjectHiddenCases**, **SandboxedExecute**, **VerifyFunctions**, IgnorePattern, ClearMetadataPreprocessor,
-           LimitOutput, SaveAutoGrades, AssignLatePenalties, **WriteResults**, CheckCellMetadata
+           LimitOutput, SaveAutoGrades, **CourseLatePenalties**, **WriteResults**, CheckCellMetadata
 
 Ordering rules: RestoreGradedCells must come before OverwriteCells (which trusts the cell flags it
 restores); VerifyFunctions must come after SandboxedExecute (it reads the test cells' outputs) and before
-SaveAutoGrades (which scores those outputs).
+SaveAutoGrades (which scores those outputs); CourseLatePenalties after SaveAutoGrades (it lowers the
+scores saved).
 
 The steps: :mod:`.restore` (RestoreGradedCells), :mod:`.hidden_cases` (InjectHiddenCases),
-:mod:`.execute` (SandboxedExecute), :mod:`.verify_functions` (VerifyFunctions) and
-:mod:`.write_results` (WriteResults); :mod:`.cells` holds the small helpers about cells they share.
+:mod:`.execute` (SandboxedExecute), :mod:`.verify_functions` (VerifyFunctions), :mod:`.late`
+(CourseLatePenalties) and :mod:`.write_results` (WriteResults); :mod:`.cells` holds the small helpers
+about cells they share.
 """
 
 from __future__ import annotations
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
@@ -43,6 +44,7 @@ from .execute import (
     tagged_skip_when_grading,
 )
 from .hidden_cases import RESET_HOOKS, InjectHiddenCases
+from .late import CourseLatePenalties
 from .restore import RestoreGradedCells
 from .verify_functions import VerifyFunctions
 from .write_results import WriteResults
@@ -54,6 +56,7 @@ __all__ = [
     "RESET_HOOKS",
     "SANITIZE",
     "SKIPPED_NOTE",
+    "CourseLatePenalties",
     "GraderFault",
     "InjectHiddenCases",
     "RestoreGradedCells",
@@ -68,4 +71,4 @@ __all__ = [
 
 SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreGradedCells, OverwriteCells, CheckCellMetadata]
 AUTOGRADE = [InjectHiddenCases, SandboxedExecute, VerifyFunctions, IgnorePattern, ClearMetadataPreprocessor,
-             LimitOutput, SaveAutoGrades, AssignLatePenalties, WriteResults, CheckCellMetadata]
+             LimitOutput, SaveAutoGrades, CourseLatePenalties, WriteResults, CheckCellMetadata]

@@ -31,6 +31,13 @@ def released_source(source: str) -> str:
     return "\n".join(lines).strip()
 
 
+def findings(resources: dict) -> dict:
+    """What the course's steps have found in this notebook so far, handed from one step to the next in nbgrader's
+    ``resources`` of the autograde phase: the hidden cases and their seeds, each cell's run (CellRun), why the
+    kernel stopped, each function's FunctionResult and the cost curve. WriteResults writes it out."""
+    return resources.setdefault("course_findings", {})
+
+
 def grading_notes(nb: NotebookNode) -> dict:
     """Notes kept in the notebook's metadata: nbgrader's two phases do not share their resources."""
     return nb.metadata.setdefault("course_grading", {"notes": [], "edited_tests": False})

@@ -29,7 +29,7 @@ from ..results import CellRun, CellStatus
 from ..sandbox import Limits, timing
 from ..sandbox.warm import KernelTemplate, TemplateKilled, TemplateProvisioner, submission_template
 from ..verify import submission_verifier
-from .cells import cell_key, error_output, tested_function
+from .cells import cell_key, error_output, findings, tested_function
 
 KERNEL_NAME = "course-sandbox"
 # Why grading this submission failed through no fault of the student's (a kernel killed from outside):
@@ -90,8 +90,8 @@ class SandboxedExecute(Execute):
         self.kernel_name = KERNEL_NAME
         self.shutdown_kernel = "immediate"  # the template kills it and cleans up after it
         build = resources["metadata"]["path"]
-        course = resources.setdefault("course", {})
-        course["cells"] = {}
+        found = findings(resources)
+        found["cells"] = {}
         self._stopped = None
         self._notebook_bytes = self._returned_bytes = 0
         self._skipped = cells_to_skip(nb, resources["nbgrader"]["notebook"])
@@ -126,12 +126,12 @@ class SandboxedExecute(Execute):
                     raise
                 self._stop(self._death("the kernel died before the notebook could run"))
                 for index, cell in enumerate(nb.cells):
-                    if cell.cell_type == "code" and cell_key(cell, index) not in course["cells"]:
+                    if cell.cell_type == "code" and cell_key(cell, index) not in found["cells"]:
                         self.preprocess_cell(cell, resources, index)
         finally:
             resources["metadata"]["path"] = build
             self._end_kernel()
-        course["stopped"] = self._stopped
+        found["stopped"] = self._stopped
         if timing.enabled():
             kernel = self._template.kernel if self._template is not None else None
             timing.record("execute", notebook=resources["nbgrader"]["notebook"], client_cpu=time.thread_time() - cpu,
@@ -263,7 +263,7 @@ class SandboxedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
-        status = resources["course"]["cells"]
+        status = findings(resources)["cells"]
         key = cell_key(cell, index)
         if index in self._skipped:
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED_NOTE)]

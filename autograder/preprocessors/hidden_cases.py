@@ -10,7 +10,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from ..checks import encode_inputs
 from ..course import CHECK_MODULES
 from ..verify import checks_for
-from .cells import tested_function
+from .cells import findings, tested_function
 
 RESET_HOOKS = "from autograder.sandbox.guard import reset_kernel_hooks; reset_kernel_hooks()\n"
 
@@ -19,7 +19,7 @@ class InjectHiddenCases(NbGraderPreprocessor):
     """Draw fresh hidden cases for this grading run, and hand their *inputs* to each test cell.
 
     The cases, with the reference solution's results, stay in this trusted process
-    (``resources["course"]["cases"]``). A test cell gets one preamble line that passes the inputs to
+    (``findings(resources)["cases"]``). A test cell gets one preamble line that passes the inputs to
     ``checks.hidden`` (:func:`autograder.checks.provide_hidden_inputs`); the kernel publishes what the
     learner's function returned, and VerifyFunctions judges it, and checks each function outside the
     kernel on the same inputs. Each test cell also starts by undoing the kernel hooks earlier cells may
@@ -32,9 +32,10 @@ class InjectHiddenCases(NbGraderPreprocessor):
         if notebook not in CHECK_MODULES:
             return nb, resources
         checks = checks_for(notebook)
-        originals = resources.setdefault("course", {}).setdefault("hidden_sources", {})
-        drawn = resources["course"].setdefault("cases", {})
-        seeds = resources["course"].setdefault("seeds", {})
+        found = findings(resources)
+        originals = found.setdefault("hidden_sources", {})
+        drawn = found.setdefault("cases", {})
+        seeds = found.setdefault("seeds", {})
         for cell in nb.cells:
             if tested_function(cell) is None:
                 continue

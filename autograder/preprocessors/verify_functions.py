@@ -20,7 +20,7 @@ from ..verify import (
     submission_verifier,
     verify_notebook,
 )
-from .cells import error_output, tested_function
+from .cells import error_output, findings, tested_function
 
 
 class VerifyFunctions(NbGraderPreprocessor):
@@ -41,14 +41,14 @@ class VerifyFunctions(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         notebook = info["notebook"]
-        course = resources.setdefault("course", {})
+        found = findings(resources)
         if notebook not in CHECK_MODULES:
             return nb, resources
         learner = read_code(nb)
-        cases = course.get("cases", {})
+        cases = found.get("cases", {})
         verifier = submission_verifier(self.sandboxed)
         verdicts = verify_notebook(nb, notebook, cases=cases, verifier=verifier, learner=learner)
-        course["curve"] = feedback_curve(notebook, learner, verifier)
+        found["curve"] = feedback_curve(notebook, learner, verifier)
         graded = set(verdicts)
         results = {}
         for cell in nb.cells:
@@ -56,12 +56,12 @@ class VerifyFunctions(NbGraderPreprocessor):
             if name is None or name not in verdicts:
                 continue
             grade_id = cell.metadata.nbgrader["grade_id"]
-            if grade_id in course.get("hidden_sources", {}):
-                cell.source = course["hidden_sources"][grade_id]  # the hidden inputs are not kept
+            if grade_id in found.get("hidden_sources", {}):
+                cell.source = found["hidden_sources"][grade_id]  # the hidden inputs are not kept
             returned = _take_returned(cell)
             verdict = verdicts[name]
             errors = [o for o in cell.outputs if o.output_type == "error"]
-            run = course.get("cells", {}).get(grade_id)
+            run = found.get("cells", {}).get(grade_id)
             kernel = run.status if run is not None else CellStatus.NOT_RUN
             failed_deps = [d for d in reference_dependencies(notebook, name, graded) if not verdicts[d].passed]
             tampering = False  # the notebook claimed a pass its function's results do not bear out
@@ -90,7 +90,7 @@ class VerifyFunctions(NbGraderPreprocessor):
                 passed, message, points, points if passed else 0.0,
                 in_kernel="passed" if in_kernel.passed else kernel.value if kernel is not CellStatus.OK else "failed",
                 verified=verdict.passed, tampering=tampering, seconds=round(verdict.seconds, 3))
-        course["functions"] = results
+        found["functions"] = results
         return nb, resources
 
     @staticmethod

@@ -8,19 +8,20 @@ from pathlib import Path
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..results import Curve, NotebookResult
+from .cells import findings
 
 
 class WriteResults(NbGraderPreprocessor):
     """Write what the course's steps found next to the autograded notebook (``<notebook>.results.json``)."""
 
     def preprocess(self, nb, resources):
-        course = resources.get("course", {})
+        found = findings(resources)
         notes = nb.metadata.get("course_grading", {})  # what RestoreGradedCells noted, in the sanitize phase
         # no picture: the feedback page draws the curve from its numbers (report.curve_png)
-        result = NotebookResult(functions=course.get("functions") or {}, cells=course.get("cells") or {},
-                                stopped=course.get("stopped"), seeds=course.get("seeds") or {},
+        result = NotebookResult(functions=found.get("functions") or {}, cells=found.get("cells") or {},
+                                stopped=found.get("stopped"), seeds=found.get("seeds") or {},
                                 notes=list(notes.get("notes", [])), edited_tests=bool(notes.get("edited_tests")),
-                                curve=Curve.from_dict(course.get("curve")))
+                                curve=Curve.from_dict(found.get("curve")))
         path = Path(resources["metadata"]["path"]) / f"{resources['nbgrader']['notebook']}.results.json"
         path.write_text(json.dumps(result.to_dict(), indent=1))  # JSON: the batch reads it back in another process
         return nb, resources

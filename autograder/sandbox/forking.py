@@ -7,9 +7,11 @@ Runs inside the sandbox, never a learner's code: it imports only the standard li
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import stat
+import sys
 import time
 
 MARKER = ".course-grader"  # the grader's own marker file: never copied into a scratch folder
@@ -33,6 +35,38 @@ def preload_notebook_libraries() -> None:
         numpy_and_vectorization,
         provide_hidden_inputs,
     )
+
+
+def take_protocol(scratch: str, isolated: bool):
+    """Once imported: the pipes to the grader (replies on standard output, requests on standard input, both
+    unbuffered), stray prints sent to stderr instead, the scratch folder emptied, and ``ready CPU`` said."""
+    replies = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # stray prints go where stderr goes, never into the protocol
+    requests = os.fdopen(0, "rb", buffering=0)
+    if not clean(None, scratch, isolated):
+        sys.exit("the scratch folder could not be emptied")
+    replies.write(f"ready {cpu_seconds():.3f}\n".encode())
+    return replies, requests
+
+
+def read_line(stream) -> str | None:
+    """One line from the grader, stripped (read byte by byte, so nothing after it is read ahead); None at the
+    end of input, and "" for a line longer than 64 KiB (no request is)."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        byte = stream.read(1)
+        if not byte:
+            return None
+        data += byte
+        if len(data) > 1 << 16:
+            return ""
+    return data.decode(errors="replace").strip()
+
+
+def cpu_seconds() -> float:
+    """CPU seconds this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def warm_matplotlib() -> None:

@@ -37,12 +37,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import select
 import signal
 import sys
 
-from .forking import clean, preload_notebook_libraries, seed, undumpable, warm_matplotlib
+from .forking import (
+    clean,
+    cpu_seconds,
+    preload_notebook_libraries,
+    read_line,
+    seed,
+    take_protocol,
+    undumpable,
+    warm_matplotlib,
+)
 from .zygote import serve_job
 
 SEED_BASE = "base"  # the seed folder the template itself starts from (matplotlib's font list)
@@ -59,14 +67,9 @@ def main(argv: list[str]) -> None:
     os.chdir(args.scratch)
     preload()
     undumpable()
-    replies = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)  # stray prints go where stderr goes, never into the protocol
-    stdin = os.fdopen(0, "rb", buffering=0)
-    if not clean(None, args.scratch, args.isolated):
-        sys.exit("the scratch folder could not be emptied")
-    replies.write(f"ready {_cpu(resource.RUSAGE_SELF):.3f}\n".encode())
+    replies, stdin = take_protocol(args.scratch, args.isolated)
     while True:
-        line = _read_line(stdin)
+        line = read_line(stdin)
         if line is None:
             return
         if line.startswith("job "):  # a check of the submission's functions, between two of its kernels
@@ -94,7 +97,7 @@ def main(argv: list[str]) -> None:
         replies.write(f"started {pid}\n".encode())
         status, cpu, orphaned = _watch(pid, report, stdin, replies)
         cleaned = "clean" if clean(pid, args.scratch, args.isolated) else "dirty"
-        replies.write(f"finished {pid} {status} {cpu:.3f} {_cpu(resource.RUSAGE_SELF):.3f} {cleaned}\n".encode())
+        replies.write(f"finished {pid} {status} {cpu:.3f} {cpu_seconds():.3f} {cleaned}\n".encode())
         if orphaned:
             return
 
@@ -114,24 +117,6 @@ def preload() -> None:
     from .guard import install_guard, snapshot  # noqa: F401
 
     warm_matplotlib()
-
-
-def _cpu(who: int) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _read_line(stream) -> str | None:
-    """One line from the grader (unbuffered, so nothing after it is read ahead), or None at the end."""
-    data = bytearray()
-    while not data.endswith(b"\n"):
-        byte = stream.read(1)
-        if not byte:
-            return None
-        data += byte
-        if len(data) > 1 << 16:
-            return ""
-    return data.decode(errors="replace").strip()
 
 
 def _watch(pid: int, report: int, stdin, replies) -> tuple[str, float, bool]:
@@ -155,7 +140,7 @@ def _watch(pid: int, report: int, stdin, replies) -> tuple[str, float, bool]:
                     if setup is not None:
                         replies.write(f"kernel {pid} {setup:.3f}\n".encode())
             if stdin in ready:
-                line = _read_line(stdin)
+                line = read_line(stdin)
                 if line is None or line == "stop":
                     orphaned = line is None
                     os.kill(pid, signal.SIGKILL)
@@ -201,7 +186,7 @@ def _kernel(seed_folder: str, connection_file: str, args, report: int, protocol)
         app.shell.ask_exit = lambda: os._exit(0)
         install_guard(writable=(args.scratch, "/dev/null"), readable=tuple(args.readable))
         snapshot()
-        os.write(report, f"{_cpu(resource.RUSAGE_SELF):.3f}\n".encode())
+        os.write(report, f"{cpu_seconds():.3f}\n".encode())
         os.close(report)
         app.start()
         code = 0

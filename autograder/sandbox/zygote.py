@@ -29,7 +29,7 @@ import select
 import signal
 import sys
 
-from .forking import clean, preload_notebook_libraries, seed, undumpable
+from .forking import clean, cpu_seconds, preload_notebook_libraries, read_line, seed, take_protocol, undumpable
 from .guard import install_guard
 
 RESULT_LIMIT = 64 * 1024 * 1024  # bytes a child may return; more ends it (serialize.MAX_BYTES)
@@ -48,14 +48,9 @@ def main(argv: list[str]) -> None:
     os.chdir(args.scratch)
     preload_notebook_libraries()  # shared by every child: a learner's module imports what its notebook does
     undumpable()
-    replies = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)  # stray prints of the zygote's own go where stderr goes, never into the protocol
-    stdin = os.fdopen(0, "rb", buffering=0)
-    if not clean(None, args.scratch, args.isolated):
-        sys.exit("the scratch folder could not be emptied")
-    replies.write(f"ready {_cpu():.3f}\n".encode())
+    replies, stdin = take_protocol(args.scratch, args.isolated)
     while True:
-        line = _read_line(stdin)
+        line = read_line(stdin)
         if line is None:
             return
         name = line.strip().removeprefix("job ")
@@ -82,25 +77,9 @@ def serve_job(job_path: str, scratch: str, readable: tuple[str, ...], isolated: 
     status, data, cpu = _collect(pid, read_end, stdin)
     if not clean(pid, scratch, isolated):
         replies.write(f"dirty {pid}\n".encode())  # the grader runs no job here again
-    replies.write(f"cpu {pid} {cpu:.3f} {_cpu():.3f}\n".encode())
+    replies.write(f"cpu {pid} {cpu:.3f} {cpu_seconds():.3f}\n".encode())
     replies.write(f"finished {pid} {status} {len(data)}\n".encode() + data)
     return status == "orphaned"
-
-
-def _read_line(stream) -> str | None:
-    """One line from the grader (unbuffered, so nothing after it is read ahead), or None at the end."""
-    data = bytearray()
-    while not data.endswith(b"\n"):
-        byte = stream.read(1)
-        if not byte:
-            return None
-        data += byte
-    return data.decode(errors="replace")
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _collect(pid: int, results: int, stdin) -> tuple[str, bytes, float]:
@@ -122,7 +101,7 @@ def _collect(pid: int, results: int, stdin) -> tuple[str, bytes, float]:
                 else:
                     data += chunk
             if stdin in ready:
-                line = _read_line(stdin)
+                line = read_line(stdin)
                 if line is None or line.strip() == "stop":
                     verdict = verdict or ("orphaned" if line is None else "stopped")
                     os.kill(pid, signal.SIGKILL)
