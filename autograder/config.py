@@ -13,12 +13,14 @@ them from its workspace's ``nbgrader_config.json``, as an nbgrader command run t
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from pathlib import Path
 
 from traitlets.config import Config
 
-from .course import SOLUTIONS
+from .course import ASSIGNMENT, SOLUTIONS
 
 COURSE_ID = "logistic_regression_course"
 RUN_CONFIG = "nbgrader_config.json"  # a grading workspace's settings of the run, in nbgrader's own format
@@ -92,3 +94,53 @@ def read_run_config(workspace: Path) -> Config:
     if not (workspace / RUN_CONFIG).is_file():
         raise FileNotFoundError(f"the grading workspace {workspace} has no {RUN_CONFIG} (the run's settings)")
     return JSONFileConfigLoader(RUN_CONFIG, path=str(workspace)).load_config()
+
+
+# -- the checksum warning on hidden-test cells -----------------------------------------------------
+class HiddenTestChecksums(logging.Filter):
+    """Drops nbgrader's "Attribute 'checksum' for cell test_<function> has changed!" for test cells with hidden tests.
+
+    Upstream nbgrader behaviour, not a learner's doing: nbgrader releases a test cell without its hidden
+    tests, then compares the submitted cell's checksum with the source cell's, which has them, so the two
+    never match and OverwriteCells warns on every hidden-test cell of every submission. It puts the
+    source back either way. A test cell a learner really edited is still found and recorded in the
+    learner's result, by RestoreGradedCells (:mod:`autograder.preprocessors.restore`), which compares the released text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        return not (isinstance(args, tuple) and len(args) == 4 and args[0] == "checksum"
+                    and str(record.msg).startswith("Attribute '%s' for cell %s has changed!")
+                    and args[1] in hidden_test_cells())
+
+
+@functools.cache
+def hidden_test_cells() -> frozenset[str]:
+    """The nbgrader ids of the source notebooks' test cells that hold hidden tests."""
+    ids = set()
+    for path in sorted((SOLUTIONS / ASSIGNMENT).glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell.get("source", ""))
+            if "BEGIN HIDDEN TESTS" in source:
+                ids.add(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
+    return frozenset(ids - {None})
+
+
+_CHECKSUM_FILTER = HiddenTestChecksums()
+
+
+def silence_hidden_test_checksums(*loggers: logging.Logger) -> None:
+    """Install :class:`HiddenTestChecksums` where nbgrader's preprocessors log, and on ``loggers``.
+
+    A preprocessor logs through its converter's application (the running nbgrader app), or through
+    traitlets' logger when there is none (a converter made in code, as the grading workers do).
+    """
+    from traitlets.config import Application
+
+    targets = [logging.getLogger("traitlets"), *loggers]
+    if Application.initialized():
+        log = Application.instance().log
+        targets.append(getattr(log, "logger", log))  # a LoggerAdapter filters through its logger
+    for logger in targets:
+        if _CHECKSUM_FILTER not in logger.filters:
+            logger.addFilter(_CHECKSUM_FILTER)

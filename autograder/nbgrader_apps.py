@@ -29,9 +29,7 @@ Settings of the course's nbgrader steps (source folder, gradebook, the autograde
 from __future__ import annotations
 
 import fnmatch
-import functools
 import importlib
-import json
 import logging
 import os
 from collections.abc import Iterator
@@ -46,8 +44,8 @@ from traitlets.config import Config
 
 from . import report
 from .batch import SandboxUnavailable, grade_batch
-from .config import nbgrader_config
-from .course import ASSIGNMENT, SOLUTIONS
+from .config import nbgrader_config, silence_hidden_test_checksums
+from .course import ASSIGNMENT
 from .grading import Course
 from .intake import IntakeError
 from .results import Status, SubmissionRecord
@@ -330,53 +328,3 @@ def install_course_converters() -> None:
                 raise RuntimeError(f"{module_name}.{name} is not nbgrader's {replacement.__mro__[1].__name__} "
                                    f"(an nbgrader version the course does not know?): cannot route it to the course")
             setattr(module, name, replacement)
-
-
-# -- the checksum warning on hidden-test cells -----------------------------------------------------
-class HiddenTestChecksums(logging.Filter):
-    """Drops nbgrader's "Attribute 'checksum' for cell test_<function> has changed!" for test cells with hidden tests.
-
-    Upstream nbgrader behaviour, not a learner's doing: nbgrader releases a test cell without its hidden
-    tests, then compares the submitted cell's checksum with the source cell's, which has them, so the two
-    never match and OverwriteCells warns on every hidden-test cell of every submission. It puts the
-    source back either way. A test cell a learner really edited is still found and recorded in the
-    learner's result, by RestoreGradedCells (:mod:`autograder.preprocessors.restore`), which compares the released text.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        return not (isinstance(args, tuple) and len(args) == 4 and args[0] == "checksum"
-                    and str(record.msg).startswith("Attribute '%s' for cell %s has changed!")
-                    and args[1] in hidden_test_cells())
-
-
-@functools.cache
-def hidden_test_cells() -> frozenset[str]:
-    """The nbgrader ids of the source notebooks' test cells that hold hidden tests."""
-    ids = set()
-    for path in sorted((SOLUTIONS / ASSIGNMENT).glob("*.ipynb")):
-        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            source = "".join(cell.get("source", ""))
-            if "BEGIN HIDDEN TESTS" in source:
-                ids.add(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
-    return frozenset(ids - {None})
-
-
-_CHECKSUM_FILTER = HiddenTestChecksums()
-
-
-def silence_hidden_test_checksums(*loggers: logging.Logger) -> None:
-    """Install :class:`HiddenTestChecksums` where nbgrader's preprocessors log, and on ``loggers``.
-
-    A preprocessor logs through its converter's application (the running nbgrader app), or through
-    traitlets' logger when there is none (a converter made in code, as the grading workers do).
-    """
-    from traitlets.config import Application
-
-    targets = [logging.getLogger("traitlets"), *loggers]
-    if Application.initialized():
-        log = Application.instance().log
-        targets.append(getattr(log, "logger", log))  # a LoggerAdapter filters through its logger
-    for logger in targets:
-        if _CHECKSUM_FILTER not in logger.filters:
-            logger.addFilter(_CHECKSUM_FILTER)

@@ -53,8 +53,7 @@ def run_worker(workspace: Path, student: str) -> None:
     from .verify import close_submission_verifier, submission_verifier
 
     started, cpu = time.monotonic(), timing.process_cpu()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would bury the log
+    quiet_logging()
     config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
                              assignment_id=ASSIGNMENT)
     config.merge(read_run_config(workspace))  # the run's limits and sandbox, as the batch set them
@@ -74,6 +73,16 @@ def run_worker(workspace: Path, student: str) -> None:
         close_submission_verifier()
         timing.record("grading process", student=student, cpu=timing.process_cpu() - cpu,
                       wall=time.monotonic() - started)
+
+
+def quiet_logging() -> None:
+    """A grading process's log (kept when grading fails): warnings and errors, without what nbgrader and
+    SQLAlchemy say about every submission (the checksum of hidden-test cells, lazily added rows)."""
+    from .config import silence_hidden_test_checksums
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    warnings.simplefilter("ignore")
+    silence_hidden_test_checksums()
 
 
 def preload() -> None:
