@@ -37,9 +37,16 @@ def preload_notebook_libraries() -> None:
     )
 
 
-def take_protocol(scratch: str, isolated: bool):
-    """Once imported: the pipes to the grader (replies on standard output, requests on standard input, both
-    unbuffered), stray prints sent to stderr instead, the scratch folder emptied, and ``ready CPU`` said."""
+def start_server(seed_folder: str | None, scratch: str, isolated: bool, preload) -> tuple:
+    """Start a forking server: its seed files copied into the scratch folder (matplotlib's font list), the
+    scratch folder made the working one, ``preload()`` run, the process made undumpable; then the pipes to
+    the grader (replies on standard output, requests on standard input, both unbuffered), stray prints
+    sent to stderr instead, the scratch folder emptied, and ``ready CPU`` said. Returns (replies, requests)."""
+    if seed_folder:
+        seed(seed_folder, scratch)
+    os.chdir(scratch)
+    preload()
+    undumpable()
     replies = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # stray prints go where stderr goes, never into the protocol
     requests = os.fdopen(0, "rb", buffering=0)

@@ -47,8 +47,7 @@ from .forking import (
     preload_notebook_libraries,
     read_line,
     seed,
-    take_protocol,
-    undumpable,
+    start_server,
     warm_matplotlib,
 )
 from .zygote import serve_job
@@ -63,11 +62,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--readable", action="append", default=[], help="a folder that may be read")
     parser.add_argument("--isolated", action="store_true", help="alone in a PID namespace: clean up by killing all")
     args = parser.parse_args(argv)
-    seed(os.path.join(args.seeds, SEED_BASE), args.scratch)
-    os.chdir(args.scratch)
-    preload()
-    undumpable()
-    replies, stdin = take_protocol(args.scratch, args.isolated)
+    replies, stdin = start_server(os.path.join(args.seeds, SEED_BASE), args.scratch, args.isolated, preload)
     while True:
         line = read_line(stdin)
         if line is None:

@@ -29,7 +29,7 @@ import select
 import signal
 import sys
 
-from .forking import clean, cpu_seconds, preload_notebook_libraries, read_line, seed, take_protocol, undumpable
+from .forking import clean, cpu_seconds, preload_notebook_libraries, read_line, start_server
 from .guard import install_guard
 
 RESULT_LIMIT = 64 * 1024 * 1024  # bytes a child may return; more ends it (serialize.MAX_BYTES)
@@ -43,12 +43,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--isolated", action="store_true", help="alone in a PID namespace: clean up by killing all")
     parser.add_argument("--seed", help="copy this folder into the scratch folder before the imports (font list)")
     args = parser.parse_args(argv)
-    if args.seed:
-        seed(args.seed, args.scratch)
-    os.chdir(args.scratch)
-    preload_notebook_libraries()  # shared by every child: a learner's module imports what its notebook does
-    undumpable()
-    replies, stdin = take_protocol(args.scratch, args.isolated)
+    # the libraries are shared by every child: a learner's module imports what its notebook does
+    replies, stdin = start_server(args.seed, args.scratch, args.isolated, preload_notebook_libraries)
     while True:
         line = read_line(stdin)
         if line is None:
