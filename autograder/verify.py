@@ -251,6 +251,10 @@ class Verifier:
             self._sandbox.close()
             self._sandbox = None
 
+    def note_client_cpu(self, seconds: float) -> None:
+        """What checking cost the grading process itself (judging, waiting on jobs): for the benchmarks' records."""
+        self._costs["client_cpu"] += seconds
+
     def close(self) -> None:
         self._template = None
         self._restart()
@@ -364,8 +368,7 @@ def feedback_curve(notebook: str, learner: NotebookCode, verifier: Verifier) -> 
     cpu = time.thread_time()
     state, outcome = verifier.run(_job(curve.function, learner.module_for(curve.function), "", [curve.case]),
                                   VERIFY_TIMEOUT)
-    if isinstance(verifier, Verifier):
-        verifier._costs["client_cpu"] += time.thread_time() - cpu
+    verifier.note_client_cpu(time.thread_time() - cpu)
     got = ((outcome or {}).get("returned") or [{}])[0]
     if state != "ok" or "error" in (outcome or {}) or not isinstance(got, dict) or "result" not in got:
         error = got.get("error") if isinstance(got, dict) else None
@@ -409,8 +412,8 @@ def verify_notebook(nb: nbformat.NotebookNode, notebook: str, cases: dict | None
     finally:
         if own:
             verifier.close()
-        elif isinstance(verifier, Verifier):  # what checking costs the grader itself (benchmarks)
-            verifier._costs["client_cpu"] += time.thread_time() - cpu
+        else:
+            verifier.note_client_cpu(time.thread_time() - cpu)
 
 
 _submission_verifier: Verifier | None = None

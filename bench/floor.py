@@ -46,6 +46,9 @@ class InProcess:
         self.cpu = self.wall = 0.0
         self.jobs = 0
 
+    def note_client_cpu(self, seconds: float) -> None:
+        pass  # the floor counts the CPU of what runs here itself (cpu)
+
     def run(self, job: dict, timeout: float):
         from autograder.checks import decode_inputs, describe_error, record_returns
 
