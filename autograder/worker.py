@@ -48,7 +48,7 @@ def run_worker(workspace: Path, student: str) -> None:
     from .config import nbgrader_config, read_run_config
     from .course import ASSIGNMENT
     from .preprocessors import SandboxedExecute
-    from .sandbox import Limits, timing
+    from .sandbox import timing
     from .sandbox.warm import close_submission_template, prestart
     from .verify import close_submission_verifier, submission_verifier
 
@@ -63,7 +63,7 @@ def run_worker(workspace: Path, student: str) -> None:
         # start and first pass. It serves this submission only; its checks run there too, between kernels.
         execute = SandboxedExecute(config=config)
         if execute.warm_kernels:
-            prestart(Limits(execute.memory_mb, execute.cpu_seconds, execute.scratch_mb), execute.sandboxed)
+            prestart(execute.limits, execute.sandboxed)
         else:  # a template per notebook: the checks have a zygote of their own, started now too
             submission_verifier(config.VerifyFunctions.sandboxed).start()
         Autograde(coursedir=coursedir, config=config).start()

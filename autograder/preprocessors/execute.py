@@ -141,15 +141,19 @@ class SandboxedExecute(Execute):
                           kernel_cpu=kernel.cpu if kernel else None)
         return nb, resources
 
+    @property
+    def limits(self) -> Limits:
+        """The sandbox limits of a kernel, from this step's traits."""
+        return Limits(self.memory_mb, self.cpu_seconds, self.scratch_mb)
+
     def _template_for(self, resources, build: str) -> KernelTemplate:
         """This notebook's kernel template: the submission's own (warm), or a new one for this notebook alone."""
-        limits = Limits(self.memory_mb, self.cpu_seconds, self.scratch_mb)
         try:
             if self._own_template:
-                return KernelTemplate(limits, self.sandboxed)
+                return KernelTemplate(self.limits, self.sandboxed)
             info = resources["nbgrader"]
             owner = json.dumps([info.get("student"), info.get("assignment"), os.path.realpath(build)])
-            return submission_template(limits, self.sandboxed, owner)
+            return submission_template(self.limits, self.sandboxed, owner)
         except TemplateKilled as exc:
             GRADER_FAULTS.append(str(exc))
             raise GraderFault(GRADER_FAULTS[-1]) from None
