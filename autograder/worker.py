@@ -20,6 +20,7 @@ replies on stdout, ``started PID`` once the child is forked, then ``finished PID
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import logging
@@ -45,8 +46,6 @@ def run_worker(workspace: Path, student: str) -> None:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
-    from .config import nbgrader_config, read_run_config
-    from .course import ASSIGNMENT
     from .preprocessors import SandboxedExecute
     from .sandbox import timing
     from .sandbox.warm import close_submission_template, prestart
@@ -54,13 +53,11 @@ def run_worker(workspace: Path, student: str) -> None:
 
     started, cpu = time.monotonic(), timing.process_cpu()
     quiet_logging()
-    config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
-                             assignment_id=ASSIGNMENT)
-    config.merge(read_run_config(workspace))  # the run's limits and sandbox, as the batch set them
+    config = workspace_config(workspace, student)
     coursedir = CourseDirectory(config=config)
     try:
-        # This submission's kernel template starts now, in its sandbox: its imports overlap nbgrader's own
-        # start and first pass. It serves this submission only; its checks run there too, between kernels.
+        # The kernel template: the one this job slot's warm worker handed down, or one started now, in its
+        # sandbox, whose imports overlap nbgrader's own start and first pass. The checks run there too.
         execute = SandboxedExecute(config=config)
         if execute.warm_kernels:
             prestart(execute.limits, execute.sandboxed)
@@ -73,6 +70,35 @@ def run_worker(workspace: Path, student: str) -> None:
         close_submission_verifier()
         timing.record("grading process", student=student, cpu=timing.process_cpu() - cpu,
                       wall=time.monotonic() - started)
+
+
+def workspace_config(workspace: Path, student: str):
+    """The nbgrader configuration grading ``student`` in ``workspace`` runs with: the course's, and the run's
+    limits and sandbox as the batch set them."""
+    from .config import nbgrader_config, read_run_config
+    from .course import ASSIGNMENT
+
+    config = nbgrader_config(workspace, f"sqlite:///{workspace / 'gradebook.db'}", student_id=student,
+                             assignment_id=ASSIGNMENT)
+    config.merge(read_run_config(workspace))
+    return config
+
+
+def _ready_slot_template(job: dict) -> None:
+    """Before forking the child that grades ``job``: this job slot's kernel template, started or kept, with the
+    limits and sandbox the submission's run asks for (none with fresh kernels; see autograder.sandbox.warm)."""
+    from .preprocessors import SandboxedExecute
+    from .sandbox.warm import close_submission_template, slot_template
+
+    try:
+        execute = SandboxedExecute(config=workspace_config(Path(job["workspace"]), job["student"]))
+    except Exception:  # noqa: BLE001  (the grading child reports a workspace it cannot read)
+        close_submission_template()
+        return
+    if execute.warm_kernels:
+        slot_template(execute.limits, execute.sandboxed)
+    else:
+        close_submission_template()
 
 
 def quiet_logging() -> None:
@@ -112,22 +138,29 @@ def serve() -> None:
     preload()
     replies.write("ready\n")
     from .sandbox import timing
+    from .sandbox.warm import close_submission_template, take_back_template
 
     timing.record("warm worker", cpu=timing.process_cpu())
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        job = json.loads(line)
-        group = Cgroup.create(WORKER_MEMORY_MB, 1024)  # the grading child's own memory, apart from its kernels'
-        pid = os.fork()
-        if pid == 0:
-            _limit_memory(group)
-            _grade_in_child(job, replies)
-        replies.write(f"started {pid}\n")
-        status = wait_for_child(pid, orphaned=lambda child=pid: kill_group(child))  # the batch is gone: stop it
-        if group is not None:
-            group.remove()
-        replies.write(f"finished {pid} {os.waitstatus_to_exitcode(status)}\n")
+    try:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            job = json.loads(line)
+            _ready_slot_template(job)  # the child uses it, and hands it back when it ends
+            group = Cgroup.create(WORKER_MEMORY_MB, 1024)  # the grading child's own memory, apart from its kernels'
+            pid = os.fork()
+            if pid == 0:
+                _limit_memory(group)
+                _grade_in_child(job, replies)
+            replies.write(f"started {pid}\n")
+            status = wait_for_child(pid, orphaned=lambda child=pid: kill_group(child))  # the batch is gone: stop it
+            if group is not None:
+                group.remove()
+            code = os.waitstatus_to_exitcode(status)
+            take_back_template(graded=code == 0)  # kept for the next submission only if nothing of this one is left
+            replies.write(f"finished {pid} {code}\n")
+    finally:
+        close_submission_template()
 
 
 def _limit_memory(group: Cgroup | None) -> None:
@@ -241,9 +274,15 @@ class WarmWorker:
             stop_process(self._process)
         self._process = None
 
-    def close(self) -> None:
-        """Stop for good: a grading it is running ends now, and it is not started again."""
+    def close(self, patience: float = 10.0) -> None:
+        """Stop for good: a grading it is running ends now, and it is not started again. It is first asked to end
+        (its input closed), so that it closes its kernel template itself; killed after ``patience`` seconds."""
         self._closed = True
+        if self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(patience)
         self.stop()
 
 

@@ -67,12 +67,17 @@ def _alive(processes: set[tuple[int, str]]) -> set[tuple[int, str]]:
 
 
 def _grading(pid: int) -> bool:
-    """Whether a grading kernel runs under ``pid`` (a worker in the middle of a submission)."""
+    """Whether a grading kernel runs under ``pid`` (a worker in the middle of a submission): a kernel forked by its
+    kernel template (the template itself stays, idle, between submissions)."""
+    def python_of_a_template(process: int) -> bool:  # (bubblewrap's own command line names the module too)
+        return b"autograder.sandbox.kernel" in Path(f"/proc/{process}/cmdline").read_bytes().split(b"\0")[:3]
+
+    table = _table()
     for child, _ in _descendants([pid]):
         try:
-            if b"autograder.sandbox.kernel" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if python_of_a_template(child) and python_of_a_template(table[child][0]):
                 return True
-        except OSError:
+        except (OSError, KeyError):
             pass
     return False
 

@@ -5,7 +5,10 @@ builtins, changed matplotlib settings, environment and module table, files (hidd
 unreadable), a background thread that keeps writing a file, and a process that outlives it (planted in
 its sandbox from outside, as root, since its guard refuses to start one). The next kernel, forked from
 the same template for the same submission, must see none of them, and find only its own notebook's
-files. A template also never serves another submission, and cleans up after a process tree on its own.
+files. The same holds from one student to the next: a job slot's template, handed from one submission's
+grading to the next, shows the second student nothing of the first, and cleans up once more between
+them. A grading process never hands its template to another submission, and a template cleans up
+after a process tree on its own.
 """
 
 from __future__ import annotations
@@ -210,7 +213,7 @@ def test_the_next_kernel_forked_from_the_template_sees_nothing_of_the_last(tmp_p
     assert _marker_processes() == []
 
 
-def test_a_template_never_serves_another_submission(tmp_path):
+def test_a_grading_process_never_hands_its_template_to_another_submission(tmp_path):
     build = tmp_path / "build"
     build.mkdir()
     nb, _ = _execute(_notebook("print('ada', 1)"), build, student="ada")
@@ -282,3 +285,77 @@ def test_a_kernel_that_ends_itself_is_known_dead_and_the_next_one_starts(tmp_pat
     assert "the kernel died" in findings(resources)["stopped"]
     nb, resources = _execute(_notebook("print('alive', 2)"), build)
     assert "alive 2" in _printed(nb.cells[0]) and warm._current.forked == 2
+
+
+def _plant_in(template: warm.KernelTemplate, *command: str) -> None:
+    """As root, run ``command`` inside the template's sandbox as its kernels' user (what got past a guard)."""
+    user = str(template.owner or os.getuid())
+    subprocess.run(["nsenter", "-t", str(_template_python(template)), "-m", "-p", "-n", "-i", "-u", "-r", "-w", "-S",
+                    user, "-G", user, "--", *command], check=True, timeout=30, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_between_two_submissions_the_slot_template_leaves_nothing_of_the_first(tmp_path):
+    """What a warm worker does between two submissions (take_back_template): a process and files left in the
+    template's sandbox after the first submission's kernels are gone, and the template is clean again."""
+    if os.geteuid() != 0 or not subprocess.run(["which", "nsenter"], capture_output=True).stdout:
+        pytest.skip("planting a process inside the sandbox needs root and nsenter (util-linux)")
+    build = tmp_path / "build"
+    build.mkdir()
+    warm.slot_template(Limits(3072, 1800), True)
+    slot = warm._current
+    _execute(_notebook("x = 1"), build, student="ada")
+    assert warm._current is slot
+    _plant_in(slot, "setsid", "-f", "sleep", MARKER)
+    _plant_in(slot, "sh", "-c", f"echo left > {slot.scratch}/left-by-ada.txt")
+    assert _marker_processes() != []
+    slot.owner_key = None  # as the warm worker sees it: its own copy was never claimed
+    warm.take_back_template(graded=True)
+    assert warm._current is slot and slot.usable, "a clean template is kept for the next submission"
+    assert _marker_processes() == []
+    nb, _ = _execute(_notebook("import os\nprint('FILES', sorted(os.listdir('.')))"), build, student="ben")
+    assert warm._current is slot and slot.forked == 2
+    assert "left-by-ada.txt" not in _printed(nb.cells[0]) and "FILES" in _printed(nb.cells[0])
+
+
+def test_a_slot_template_is_not_handed_on_after_a_grading_that_did_not_end_normally(tmp_path):
+    warm.slot_template(Limits(3072, 1800), True)
+    slot = warm._current
+    warm.take_back_template(graded=False)
+    assert warm._current is None and slot.ended() is not None
+
+
+def test_the_next_student_sees_nothing_of_the_last_in_a_batch_of_one_job_slot(tmp_path, monkeypatch):
+    """Two students graded one after another by one warm worker, whose kernels come from the same template: each
+    one's first notebook probes for traces first and leaves every trace it can last. Neither sees the other's."""
+    from autograder.batch import grade_batch
+    from autograder.course import ASSIGNMENT
+    from autograder.grading import Course
+    from autograder.submissions import filled, write_submission
+
+    name = "01_numpy_and_vectorization"
+    for student in ("amy", "bob"):
+        nb = filled(name)
+        nb.cells.insert(1, nbformat.v4.new_code_cell(textwrap.dedent(PROBE), id="probe"))
+        nb.cells.append(nbformat.v4.new_code_cell(textwrap.dedent(LEAVE_TRACES), id="traces"))
+        others = ("02_derivatives_and_gradient_descent", "03_logistic_regression_with_a_neural_network_mindset")
+        write_submission(tmp_path / "subs", student, {name: nb, **{other: filled(other) for other in others}})
+    timings = tmp_path / "timings.jsonl"
+    monkeypatch.setenv("COURSE_TIMINGS", str(timings))
+    course = Course(tmp_path / "course")
+    outcomes = grade_batch(course, tmp_path / "subs", jobs=1, quiet=True)
+    assert [(o.student, o.status.value) for o in outcomes] == [("amy", "graded"), ("bob", "graded")], outcomes
+    import json
+
+    templates = [json.loads(line) for line in timings.read_text().splitlines()]
+    templates = [r for r in templates if r["kind"] == "kernel template" and r["kernels"]]
+    assert [bool(r["template_cpu"]) for r in templates] == [True, False], (
+        "the second student's kernels must come from the template the first one's came from", templates)
+    for student in ("amy", "bob"):
+        graded = nbformat.read(course.autograded / student / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+        probe = next(_printed(c) for c in graded.cells if c.get("id") == "probe")
+        traces = next(_printed(c) for c in graded.cells if c.get("id") == "traces")
+        assert "traces left" in traces and "leaked-folder" in traces, traces
+        seen = probe.split("SEEN ", 1)[1]
+        assert seen.startswith("{") and "leaked" not in seen and "from-thread" not in seen, probe
+        assert set(eval(seen.strip())) <= {"files"}, probe  # noqa: S307  (a dict this test's probe printed)

@@ -44,11 +44,12 @@ class GraderFault(Exception):
 class SandboxedExecute(Execute):
     """Run the notebook in a kernel inside the OS sandbox (:mod:`autograder.sandbox`).
 
-    The kernel is forked from the submission's kernel template (:mod:`autograder.sandbox.warm`): one
-    sandbox per submission, whose Python has imported the kernel, numpy and matplotlib once and forks a
-    fresh kernel for each notebook, one at a time, cleaning up after each (``warm_kernels``; with
-    ``COURSE_KERNELS=fresh``, a new sandbox and template for every notebook). When the kernel has ended,
-    the template runs the notebook's checks for VerifyFunctions, in children of their own.
+    The kernel is forked from a kernel template (:mod:`autograder.sandbox.warm`): a sandbox whose Python
+    has imported the kernel, numpy and matplotlib once and forks a fresh kernel for each notebook, one at
+    a time, cleaning up after each. The template belongs to the job slot and is handed from one
+    submission to the next once it has cleaned up (``warm_kernels``; with ``COURSE_KERNELS=fresh``, a new
+    sandbox and template for every notebook). When the kernel has ended, the template runs the
+    notebook's checks for VerifyFunctions, in children of their own.
 
     The kernel's scratch folder starts as a copy of the submission's folder. It talks to this process
     over unix sockets (there is no network in the sandbox) and may not send a message larger than
@@ -77,9 +78,10 @@ class SandboxedExecute(Execute):
     raise_on_iopub_timeout = Bool(False, help="Treat late output after a cell as a timeout").tag(config=True)
     iopub_timeout = Integer(30, help="Seconds to wait for a cell's last output after it ended").tag(config=True)
 
-    warm_kernels = Bool(help="Fork each notebook's kernel from a sandboxed, pre-imported template that serves this "
-                             "submission only (and runs its checks between kernels); False starts a new sandbox and "
-                             "template per notebook. Default: True, unless COURSE_KERNELS=fresh in the environment",
+    warm_kernels = Bool(help="Fork each notebook's kernel from a sandboxed, pre-imported template, one kernel at a "
+                             "time, that runs the notebook's checks between kernels and serves the job slot's "
+                             "submissions one after another; False starts a new sandbox and template per notebook. "
+                             "Default: True, unless COURSE_KERNELS=fresh in the environment",
                         ).tag(config=True)
 
     @default("warm_kernels")

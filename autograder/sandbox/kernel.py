@@ -5,8 +5,9 @@ Started by the grader, inside the sandbox, as
 
 Starting Python and importing numpy, matplotlib and ipykernel costs about a second of CPU: more than
 most notebooks' graded cells. The *template* pays it once: it imports everything a notebook's kernel
-needs, then forks one kernel per notebook. It never runs a learner's code itself, and serves the
-notebooks of one submission only (:class:`autograder.sandbox.warm.KernelTemplate`).
+needs, then forks one kernel per notebook. It never runs a learner's code itself. It serves the
+submissions of one job slot, one after another (:class:`autograder.sandbox.warm.KernelTemplate`), and
+runs one kernel at a time.
 
 Each kernel, in the forked child, before the learner's first line: a session of its own, no way to the
 template but one pipe that carries its set-up's CPU time and is closed, the notebook's own submission
@@ -29,7 +30,13 @@ Protocol, one line each (the template's standard input and output):
   :mod:`.zygote` runs it (``--seeds/NAME`` is the job file; same answers), so that the submission's
   verification needs no sandbox and no imports of its own. The grader sends it only while no kernel
   runs: the kernel that ran the notebook has ended and nothing of it is left;
+* ``sync TOKEN``, between two submissions: clean up once more (every other process of the sandbox killed,
+  the scratch folder emptied, IPC objects removed), then ``synced TOKEN clean|dirty SELF``; while a kernel
+  runs, ``busy TOKEN`` instead. The grader hands the template to the next submission only after
+  ``synced TOKEN clean``;
 * end of input: the grader is gone; the kernel is killed and the template ends.
+
+A template that could not leave nothing behind (``dirty``) ends: nothing is forked from it again.
 """
 
 from __future__ import annotations
@@ -74,6 +81,12 @@ def main(argv: list[str]) -> None:
                              replies, stdin):
                     return
             continue
+        if line.startswith("sync "):  # a new submission comes next: nothing of the last one may be left
+            cleaned = "clean" if clean(None, args.scratch, args.isolated) else "dirty"
+            replies.write(f"synced {line[len('sync '):].strip()} {cleaned} {cpu_seconds():.3f}\n".encode())
+            if cleaned != "clean":
+                return
+            continue
         if not line.startswith("start "):
             continue  # a "stop" with no kernel running
         try:
@@ -93,7 +106,7 @@ def main(argv: list[str]) -> None:
         status, cpu, orphaned = _watch(pid, report, stdin, replies)
         cleaned = "clean" if clean(pid, args.scratch, args.isolated) else "dirty"
         replies.write(f"finished {pid} {status} {cpu:.3f} {cpu_seconds():.3f} {cleaned}\n".encode())
-        if orphaned:
+        if orphaned or cleaned != "clean":
             return
 
 
@@ -136,7 +149,9 @@ def _watch(pid: int, report: int, stdin, replies) -> tuple[str, float, bool]:
                         replies.write(f"kernel {pid} {setup:.3f}\n".encode())
             if stdin in ready:
                 line = read_line(stdin)
-                if line is None or line == "stop":
+                if line is not None and line.startswith("sync "):
+                    replies.write(f"busy {line[len('sync '):].strip()}\n".encode())
+                elif line is None or line == "stop":
                     orphaned = line is None
                     os.kill(pid, signal.SIGKILL)
             if pidfd in ready:

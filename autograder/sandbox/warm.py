@@ -1,18 +1,28 @@
-"""Warm grading kernels: one sandboxed, pre-imported kernel template per submission, a forked kernel per notebook.
+"""Warm grading kernels: one sandboxed, pre-imported kernel template per job slot, a forked kernel per notebook.
 
 A :class:`KernelTemplate` is one sandbox (:class:`autograder.sandbox.Sandbox`) running
 ``python -m autograder.sandbox.kernel``, which imports the kernel, numpy and matplotlib once, then forks
 a fresh kernel for each notebook (see that module for what each kernel gets, and for the protocol).
-The grading process starts it before nbgrader's first pass (:func:`prestart`), so its start overlaps
-nbgrader's own work; its notebooks then pay no interpreter start and no import.
+Its notebooks pay no interpreter start and no import.
+
+Who holds it: the warm worker of a job slot (:mod:`autograder.worker`) starts the slot's template
+(:func:`slot_template`) and hands it down to the child it forks to grade each submission; the child
+uses it (:func:`submission_template`) and hands it back when it ends (:func:`close_submission_template`);
+the warm worker then has it clean up once more and keeps it only if it says nothing is left
+(:func:`take_back_template`). A grading process with no template handed down (``python -m
+autograder.worker grade``, or without the OS sandbox) starts its own before nbgrader's first pass
+(:func:`prestart`) and closes it at its end.
 
 Rules that keep one learner's work from reaching another's, or one notebook's from the next:
 
-* a template serves one submission only (:func:`submission_template` starts a new one for any other),
-  and is closed, with its sandbox and cgroup, when that submission's grading ends;
-* one kernel at a time: the next is forked only after the last has ended, every other process of the
-  sandbox is gone and its scratch folder is empty. A template that could not make sure of that is
-  not forked from again (a new one, in a new sandbox, takes its place);
+* a kernel runs one notebook of one submission, and one kernel runs at a time: the next is forked only
+  after the last has ended, every other process of the sandbox is gone and its scratch folder is
+  empty. A template that could not make sure of that is not forked from again (it ends; a new one,
+  in a new sandbox, takes its place);
+* between two submissions the template cleans up once more, and is handed on only when the child that
+  graded the last one ended normally and the template answers that nothing is left; else it is closed;
+* only sandboxed templates serve several submissions: without the OS sandbox, a process a kernel left
+  behind cannot be found for sure, so each submission gets a template of its own;
 * each kernel's files come from its own seed folder (read-only in the sandbox), its sockets live in a
   folder of its own that is emptied after it, and out-of-memory is judged on what happened since it
   started (:meth:`Cgroup.mark`).
@@ -45,6 +55,24 @@ from .kernel import SEED_BASE
 
 READY_TIMEOUT = 180.0  # seconds a template may take to import everything (a loaded machine)
 STOP_TIMEOUT = 30.0  # seconds to kill a kernel and clean up after it
+
+
+def _sibling_exit_code(pid: int) -> int | None:
+    """The exit code (as Popen's returncode) of a process this one did not start, None while it runs.
+
+    A grading child uses its warm worker's template: only the warm worker may reap it, and does so only once
+    that child has ended, so meanwhile an ended template stays a zombie whose wait status /proc shows.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+    except OSError:
+        return -signal.SIGKILL  # reaped: the warm worker itself is gone
+    if fields[0] != b"Z":
+        return None
+    try:
+        return os.waitstatus_to_exitcode(int(fields[49]))  # field 52 of stat: the exit status, as waitpid reports it
+    except (IndexError, ValueError):
+        return 1
 
 
 class TemplateKilled(Exception):
@@ -81,10 +109,11 @@ class Kernel:
 
 
 class KernelTemplate:
-    """A sandboxed kernel template for the notebooks of one submission (see the module's doc)."""
+    """A sandboxed kernel template: the notebooks of one submission, or of a job slot's (see the module's doc)."""
 
     def __init__(self, limits: Limits, sandboxed: bool, owner_key: str | None = None):
         self.limits, self.sandboxed, self.owner_key = limits, sandboxed, owner_key
+        self.creator = os.getpid()  # the process that may close it; a child it is handed down to hands it back
         self.home = temporary_folder("k", private_folder("course-kernels", 0o711))
         self.scratch, self.seeds, self.runtime = self.home / "scratch", self.home / "seeds", self.home / "run"
         for folder in (self.scratch, self.seeds, self.runtime):
@@ -99,9 +128,10 @@ class KernelTemplate:
         self._mark: dict[str, int] = {}
         self._ready_cpu: float | None = None
         self._self_cpu: float | None = None
-        self._kernels: list[Kernel] = []
+        self._kernels: list[Kernel] = []  # forked since the last timing record
         self._started = time.monotonic()
         self._stopped = False
+        self._accounted = {"sandbox": 0.0, "self": 0.0, "imports": False}  # what timing records already counted
         argv = [sys.executable, "-m", "autograder.sandbox.kernel", "--scratch", str(self.scratch), "--seeds",
                 SEED_INSIDE if sandboxed else str(self.seeds), *(f"--readable={p}" for p in self.sandbox.readable)]
         if sandboxed:
@@ -164,7 +194,9 @@ class KernelTemplate:
 
     def ended(self) -> int | None:
         """The template process's exit code once it has ended, else None."""
-        return self.process.poll()
+        if os.getpid() == self.creator:
+            return self.process.poll()
+        return _sibling_exit_code(self.process.pid)
 
     def killed_from_outside(self) -> bool:
         """Whether the template got a SIGKILL its memory limit did not cause (an operator, the machine's OOM killer)."""
@@ -265,35 +297,96 @@ class KernelTemplate:
             stop_process(self.process)
 
     def close(self) -> None:
-        """Kill the template with its sandbox, remove its cgroup and folders; record what it cost (benchmarks)."""
+        """Kill the template with its sandbox, remove its cgroup and folders; record what it cost (benchmarks).
+
+        Only the process that started it closes it: a grading child it was handed down to hands it back."""
+        if os.getpid() != self.creator:
+            self.hand_back()
+            return
         with contextlib.suppress(Exception):
             self.stop(timeout=5)
         self._stop_process()
-        sandbox_cpu = self.sandbox.cgroup.cpu_seconds() if self.sandbox.cgroup is not None else None
+        self._record()
         self.sandbox.close()
         shutil.rmtree(self.home, ignore_errors=True)
-        if timing.enabled():
-            timing.record("kernel template", sandboxed=self.sandboxed, sandbox_cpu=sandbox_cpu,
-                          template_cpu=self._ready_cpu, template_self_cpu=self._self_cpu,
-                          kernels=[{"setup_cpu": k.setup_cpu, "cpu": k.cpu} for k in self._kernels],
-                          wall=time.monotonic() - self._started)
+
+    # -- between submissions (a job slot's template) -----------------------------------------------------
+    def hand_back(self) -> None:
+        """In the grading child it was handed down to, at its end: no kernel left running, this submission's
+        share of the cost recorded. The warm worker decides whether it serves another (:meth:`sync`)."""
+        with contextlib.suppress(Exception):
+            self.stop(timeout=5)
+        self._record()
+
+    def sync(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """In the warm worker, between two submissions: have the template clean up once more; True when it
+        answers that nothing of the last submission is left (else it is not to be used again)."""
+        if not self.usable or self._stopped or self.ended() is not None:
+            return False
+        token = secrets.token_hex(8)
+        self._send(f"sync {token}")
+        deadline = time.monotonic() + timeout
+        while self.usable:
+            line = self._lines.read_line(deadline)
+            if line is None:
+                break
+            parts = line.split()
+            if parts[:2] == ["synced", token] and len(parts) == 4:
+                try:
+                    self._self_cpu = float(parts[3])
+                except ValueError:
+                    break
+                if parts[2] != "clean":
+                    break
+                self.kernel = None
+                self._accounted = {"sandbox": self._sandbox_cpu() or 0.0, "self": self._self_cpu,
+                                   "imports": True}  # (the children's own records counted what came before)
+                self._kernels, self._started = [], time.monotonic()
+                return True
+            if parts[:2] == ["busy", token]:  # a kernel still runs: the child was stopped halfway
+                break
+            self._handle(line)
+        self.usable = False
+        return False
+
+    def _sandbox_cpu(self) -> float | None:
+        return self.sandbox.cgroup.cpu_seconds() if self.sandbox.cgroup is not None else None
+
+    def _record(self) -> None:
+        """A timing record (benchmarks) of what the template cost since the last one: the sandbox's CPU, its
+        imports (once), its own CPU and the kernels it forked meanwhile."""
+        if not timing.enabled():
+            return
+        sandbox_cpu, accounted = self._sandbox_cpu(), self._accounted
+        timing.record("kernel template", sandboxed=self.sandboxed,
+                      sandbox_cpu=None if sandbox_cpu is None else sandbox_cpu - accounted["sandbox"],
+                      template_cpu=0.0 if accounted["imports"] else self._ready_cpu,
+                      template_self_cpu=None if self._self_cpu is None else self._self_cpu - accounted["self"],
+                      kernels=[{"setup_cpu": k.setup_cpu, "cpu": k.cpu} for k in self._kernels],
+                      wall=time.monotonic() - self._started)
+        self._accounted = {"sandbox": sandbox_cpu or 0.0, "self": self._self_cpu or 0.0,
+                           "imports": accounted["imports"] or self._ready_cpu is not None}
+        self._kernels, self._started = [], time.monotonic()
 
 
-# -- the template of the submission this process grades -----------------------------------------------------
-_current: KernelTemplate | None = None
+# -- the template of the submission this process grades ----------------------------------------------------
+_current: KernelTemplate | None = None  # its job slot's, handed down by the warm worker, or its own
+
+
+def _fits(template: KernelTemplate, limits: Limits, sandboxed: bool) -> bool:
+    return (template.limits == limits and template.sandboxed == sandboxed and template.usable
+            and template.ended() is None)
 
 
 def submission_template(limits: Limits, sandboxed: bool, owner_key: str) -> KernelTemplate:
-    """The template for the submission ``owner_key`` (its student and folder): the one already started for it
-    when it has the same limits and can still fork, else a new one (the old one is closed first)."""
+    """The template for the submission ``owner_key`` (its student and folder): the one already there for it
+    when it has the same limits and can still fork, else a new one (the old one is let go first)."""
     global _current
     if _current is not None and _current.owner_key in (owner_key, None) and _current.ended() is not None and \
             _current.killed_from_outside():
         close_submission_template()
         raise TemplateKilled("the grading kernels' template was killed from outside (SIGKILL, not its memory limit)")
-    if _current is not None and (_current.owner_key not in (owner_key, None) or _current.limits != limits
-                                 or _current.sandboxed != sandboxed or not _current.usable
-                                 or _current.ended() is not None):
+    if _current is not None and (_current.owner_key not in (owner_key, None) or not _fits(_current, limits, sandboxed)):
         close_submission_template()
     if _current is None:
         _current = KernelTemplate(limits, sandboxed, owner_key)
@@ -302,17 +395,40 @@ def submission_template(limits: Limits, sandboxed: bool, owner_key: str) -> Kern
 
 
 def prestart(limits: Limits, sandboxed: bool) -> None:
-    """Start the template of the submission about to be graded now, so its start overlaps other work."""
+    """Have the template of the submission about to be graded here ready: the one its warm worker handed down
+    when it fits, else a new one started now, so its start overlaps other work."""
     global _current
+    if _current is not None and _current.owner_key is None and _fits(_current, limits, sandboxed):
+        return
     close_submission_template()
     _current = KernelTemplate(limits, sandboxed, None)
 
 
 def close_submission_template() -> None:
+    """At the end of a submission's grading: close its template, or hand back the one its warm worker handed down."""
     global _current
     if _current is not None:
         template, _current = _current, None
         template.close()
+
+
+def slot_template(limits: Limits, sandboxed: bool) -> None:
+    """In a warm worker, before it forks the child that grades the next submission: make sure the job slot has a
+    template that fits (the submission's limits, the OS sandbox) and can fork, starting one if not. Without the
+    OS sandbox there is none: each submission's grading process starts its own."""
+    global _current
+    if _current is not None and not (sandboxed and _fits(_current, limits, sandboxed)):
+        close_submission_template()
+    if sandboxed and _current is None:
+        _current = KernelTemplate(limits, sandboxed, None)
+
+
+def take_back_template(graded: bool) -> None:
+    """In a warm worker, once the child that graded a submission has ended: keep the slot's template for the next
+    submission only when that child ended normally (``graded``) and the template, having cleaned up once more,
+    says nothing of it is left; else close it."""
+    if _current is not None and not (graded and _current.sync()):
+        close_submission_template()
 
 
 class TemplateProvisioner(LocalProvisioner):
