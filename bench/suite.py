@@ -7,7 +7,8 @@ order rotates each round), by:
 * plain:  `nbgrader autograde` with nbgrader's defaults, in a scratch course where `nbgrader
           generate_assignment` ran once (one submission after another, numpy's own BLAS threads);
 * warm:   our `grade_batch` (--jobs, default: the cores), the OS sandbox on, warm kernels (a sandboxed,
-          pre-imported kernel template per submission forks each notebook's kernel and runs its checks);
+          pre-imported kernel template per job slot forks each notebook's kernel and runs its checks,
+          handed from one submission to the next after it has cleaned up);
 * fresh:  the same with COURSE_KERNELS=fresh: a new sandbox and template for every notebook, and a
           verification zygote of its own per submission (the cost structure the grader had before warm kernels);
 * floor:  bench/floor.py on one of the submissions: only what grading must execute (the cells it runs and
@@ -20,11 +21,12 @@ and are / N. Ours also write timing records (COURSE_TIMINGS, autograder/sandbox/
 which the CPU is broken down by phase. Then, with warm kernels: N submissions at each --check-jobs, and
 at --jobs under a synthetic load (one busy process per core; its own CPU is taken out), for the
 correct submissions that lost points. Last, notebook 03's Restart & Run All in a fresh kernel with
-numpy's default threads, against a plain Python script of the same cells (--rra runs of each, taking
-turns), and the reference model() against its bare matrix products (training_speed.py).
+numpy's default threads, until its last cell has run, against plain Python scripts of the same cells, one
+that draws no figure and one that draws the same figures (--rra runs of each, taking turns), and the
+reference model() against its bare matrix products (training_speed.py).
 
-    python bench/suite.py [--n 6] [--rounds 3] [--notebooks 01 02 03] [--jobs 2] [--check-jobs 1 4]
-                          [--no-load] [--rra 2] [--training-repeats 3] [--output results.json [--resume]]
+    python bench/suite.py [--n 10] [--rounds 3] [--notebooks 01 02 03] [--jobs 2] [--check-jobs 1 4]
+                          [--no-load] [--rra 3] [--training-repeats 3] [--output results.json [--resume]]
                           [--baseline PYTHON TREE]
 
 Prints the figures and writes them, with the machine and the conditions, as JSON (--output, saved after
@@ -71,7 +73,8 @@ from autograder.course import ASSIGNMENT, SOLUTIONS  # noqa: E402
 NB03 = "03_logistic_regression_with_a_neural_network_mindset"
 PHASES = [  # (key, what it is): the breakdown of our CPU per submission, in this order
     ("sandbox setup", "bubblewrap, the launcher and setpriv: each sandbox's own processes"),
-    ("imports", "interpreter start and imports of the sandboxed Pythons (kernel template, verification zygote)"),
+    ("imports", "interpreter start and imports of the sandboxed Pythons: kernel templates (warm: once per job slot "
+                "and batch; fresh: once per notebook) and verification zygotes (fresh)"),
     ("kernel start", "forking each kernel, its IPython set-up, and cleaning up after each kernel and check"),
     ("cells", "the cells grading runs, in the kernels"),
     ("verification", "the checks' children, and judging what they returned"),
@@ -234,46 +237,71 @@ def run_floor(submission: Path, prefixes: list[str], threads: int) -> dict:
 
 
 # -- notebook 03 as a learner runs it ----------------------------------------------------------------------
-def plain_script(notebook: Path) -> str:
-    """The notebook's code cells as one Python script: IPython's syntax turned into Python, its magics left out."""
+FIGURE_SETTINGS = "InlineBackend.print_figure_kwargs"  # a notebook's own setting of how its figures are drawn
+
+
+def plain_script(notebook: Path, draw: bool = False) -> str:
+    """The notebook's code cells as one Python script: IPython's syntax turned into Python, its magics left out,
+    matplotlib's ``agg`` backend. With ``draw``, after each cell every open figure is drawn to a PNG in memory as
+    the notebook's inline backend draws it (its dpi, and the notebook's own ``%config InlineBackend.
+    print_figure_kwargs`` if it sets one), then closed, as the inline backend closes them: the pictures a
+    learner sees, made without a kernel."""
     import nbformat
     from IPython.core.inputtransformer2 import TransformerManager
 
     transform = TransformerManager().transform_cell
-    lines = ["import os, sys", "sys.path.insert(0, os.getcwd())", "import matplotlib", "matplotlib.use('agg')"]
+    lines = ["import io, os, sys", "sys.path.insert(0, os.getcwd())", "import matplotlib", "matplotlib.use('agg')",
+             "import matplotlib.pyplot as _pyplot", "_figure_kwargs = {'bbox_inches': 'tight'}"]
     for cell in nbformat.read(notebook, as_version=4).cells:
-        if cell.cell_type == "code":
-            lines += [line for line in transform(cell.source).splitlines() if "get_ipython()" not in line]
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith(f"%config {FIGURE_SETTINGS}") and "=" in line:
+                lines.append(f"_figure_kwargs = {line.split('=', 1)[1].split('#')[0].strip()}")
+        lines += [line for line in transform(cell.source).splitlines() if "get_ipython()" not in line]
+        if draw:
+            lines += ["for _number in _pyplot.get_fignums():",
+                      "    _pyplot.figure(_number).savefig(io.BytesIO(), format='png', dpi=100, **_figure_kwargs)",
+                      "_pyplot.close('all')"]
     return "\n".join(lines) + "\n"
 
 
 def restart_and_run_all(repeats: int) -> dict:
-    """Notebook 03 of solutions/ in a fresh kernel (nbclient, numpy's default threads) against a plain script of
-    the same cells, taking turns: wall and CPU seconds of each run (kernel start and interpreter start included)."""
+    """Notebook 03 of solutions/ in a fresh kernel (nbclient, numpy's default threads) against plain scripts of the
+    same cells (one that draws no figure, one that draws the same figures), taking turns: wall and CPU seconds
+    of each run. The notebook's run starts with the kernel's start and ends when its last cell has run, when a
+    learner has every result (the kernel's shutdown after that is not waited for); a script's is the process's
+    whole life."""
     import nbformat
     from nbclient import NotebookClient
 
     notebook = SOLUTIONS / ASSIGNMENT / f"{NB03}.ipynb"
-    runs: dict[str, list] = {"notebook": [], "script": []}
+    runs: dict[str, list] = {"notebook": [], "script": [], "drawing script": []}
     env_threads = {var: os.environ.pop(var, None) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                                "MKL_NUM_THREADS")}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-rra-") as folder:
-            script = Path(folder) / "notebook03.py"
-            script.write_text(plain_script(notebook))
+            scripts = {"script": Path(folder) / "notebook03.py", "drawing script": Path(folder) / "notebook03_drawn.py"}
+            scripts["script"].write_text(plain_script(notebook))
+            scripts["drawing script"].write_text(plain_script(notebook, draw=True))
             for _ in range(repeats):
                 nb = nbformat.read(notebook, as_version=4)
+                last = {}
                 client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                        resources={"metadata": {"path": str(notebook.parent)}})
+                                        resources={"metadata": {"path": str(notebook.parent)}},
+                                        on_cell_executed=lambda **_: last.update(cpu=cpu_seconds(),
+                                                                                 at=time.perf_counter()))
                 cpu, started = cpu_seconds(), time.perf_counter()
                 client.execute(stderr=subprocess.DEVNULL)
-                runs["notebook"].append({"wall": time.perf_counter() - started, "cpu": cpu_seconds() - cpu})
-                cpu, started = cpu_seconds(), time.perf_counter()
-                done = subprocess.run([sys.executable, str(script)], cwd=notebook.parent, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, text=True)
-                if done.returncode != 0:
-                    raise RuntimeError(f"the plain script of notebook 03 failed: {done.stderr[-1000:]}")
-                runs["script"].append({"wall": time.perf_counter() - started, "cpu": cpu_seconds() - cpu})
+                runs["notebook"].append({"wall": last["at"] - started, "cpu": last["cpu"] - cpu,
+                                         "with_shutdown": time.perf_counter() - started})
+                for kind, script in scripts.items():
+                    cpu, started = cpu_seconds(), time.perf_counter()
+                    done = subprocess.run([sys.executable, str(script)], cwd=notebook.parent,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                    if done.returncode != 0:
+                        raise RuntimeError(f"the plain {kind} of notebook 03 failed: {done.stderr[-1000:]}")
+                    runs[kind].append({"wall": time.perf_counter() - started, "cpu": cpu_seconds() - cpu})
     finally:
         os.environ.update({k: v for k, v in env_threads.items() if v is not None})
     return runs
@@ -360,18 +388,22 @@ def summarise(result: dict) -> dict:
         pairs = list(zip(rra["notebook"], rra["script"], strict=True))
         summary["rra notebook/script wall"] = spread([a["wall"] / b["wall"] for a, b in pairs])
         summary["rra notebook/script cpu"] = spread([a["cpu"] / b["cpu"] for a, b in pairs])
+        if len(rra.get("drawing script", [])) == len(rra["notebook"]):
+            drawn = list(zip(rra["notebook"], rra["drawing script"], strict=True))
+            summary["rra notebook/drawing script wall"] = spread([a["wall"] / b["wall"] for a, b in drawn])
+            summary["rra notebook/drawing script cpu"] = spread([a["cpu"] / b["cpu"] for a, b in drawn])
     return summary
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=6, help="correct submissions per batch (default 6)")
+    parser.add_argument("--n", type=int, default=10, help="correct submissions per batch (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--notebooks", nargs="+", default=["01", "02", "03"], help="which notebooks (default all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="our --jobs (default: the cores)")
     parser.add_argument("--check-jobs", type=int, nargs="*", default=[1, 4], help="more --jobs to check (default 1 4)")
     parser.add_argument("--no-load", action="store_true", help="skip the run under synthetic CPU load")
-    parser.add_argument("--rra", type=int, default=2, help="Restart & Run All runs of notebook 03 (0: none)")
+    parser.add_argument("--rra", type=int, default=3, help="Restart & Run All runs of notebook 03 (0: none)")
     parser.add_argument("--training-repeats", type=int, default=3, help="training_speed.py repeats (0: none)")
     parser.add_argument("--output", type=Path, help="write the figures here as JSON")
     parser.add_argument("--resume", action="store_true", help="continue the run saved in --output (same settings): "
@@ -488,6 +520,9 @@ def print_summary(result: dict) -> None:
         print(f"  notebook 03 Restart & Run All: {show(s['rra notebook wall'], ' s')}; a plain script of the same "
               f"cells {show(s['rra script wall'], ' s')}; ratio wall {show(s['rra notebook/script wall'], 'x')}, "
               f"CPU {show(s['rra notebook/script cpu'], 'x')}")
+    if "rra notebook/drawing script wall" in s:
+        print(f"  … against a plain script that draws the same figures: wall "
+              f"{show(s['rra notebook/drawing script wall'], 'x')}, CPU {show(s['rra notebook/drawing script cpu'], 'x')}")
 
 
 if __name__ == "__main__":
