@@ -359,3 +359,44 @@ def test_the_next_student_sees_nothing_of_the_last_in_a_batch_of_one_job_slot(tm
         seen = probe.split("SEEN ", 1)[1]
         assert seen.startswith("{") and "leaked" not in seen and "from-thread" not in seen, probe
         assert set(eval(seen.strip())) <= {"files"}, probe  # noqa: S307  (a dict this test's probe printed)
+
+
+WRITE_EVERYWHERE = """
+    import os, stat
+    wrote = []
+    for descriptor in range(1024):
+        try:
+            mode = os.fstat(descriptor).st_mode
+        except OSError:
+            continue
+        if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+            try:
+                os.write(descriptor, b"LEFT-FOR-THE-LOG\\n")
+                wrote.append(descriptor)
+            except OSError:
+                pass
+    print("wrote to", len(wrote), "descriptors")
+"""
+
+
+def test_nothing_a_kernel_writes_to_its_descriptors_reaches_the_templates_log(tmp_path, capfd):
+    """The template's stderr is the grader's log, shared by the job slot's next submissions: a learner who writes to
+    every descriptor the kernel has (ipykernel keeps a copy of the original stderr) must not reach it."""
+    build = tmp_path / "build"
+    build.mkdir()
+    nb, _ = _execute(_notebook(WRITE_EVERYWHERE), build)
+    assert "wrote to" in _printed(nb.cells[0]), _printed(nb.cells[0])
+    # and a check of the learner's function, in a child of the same template, whose function does the same
+    from autograder.notebook_code import read_code
+    from autograder.submissions import filled
+
+    name = "01_numpy_and_vectorization"
+    body = textwrap.indent(textwrap.dedent(WRITE_EVERYWHERE), "    ")
+    learner = filled(name, {"sigmoid": f"import numpy as np\n\ndef sigmoid(x):\n{body}    return 1 / (1 + np.exp(-x))\n"})
+    verifier = verify.submission_verifier(True)
+    verdicts = verify.verify_notebook(learner, name, verifier=verifier, learner=read_code(learner))
+    # (its result pipe is among them: its own check fails, as any learner's code that corrupts it makes it)
+    assert "sigmoid" in verdicts and verifier._costs["template_jobs"] >= 1, verdicts
+    warm.close_submission_template()
+    captured = capfd.readouterr()
+    assert "LEFT-FOR-THE-LOG" not in captured.err + captured.out

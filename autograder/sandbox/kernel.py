@@ -167,6 +167,7 @@ def _watch(pid: int, report: int, stdin, replies) -> tuple[str, float, bool]:
 def _kernel(seed_folder: str, connection_file: str, args, report: int, protocol) -> None:
     """In the forked child: cut off from the template, seeded, a new kernel, the guard; then serve cells."""
     code = 1
+    errors = None
     try:
         for stream in protocol:
             stream.close()
@@ -175,6 +176,14 @@ def _kernel(seed_folder: str, connection_file: str, args, report: int, protocol)
         os.dup2(nothing, 0)
         os.closerange(3, report)
         os.closerange(report + 1, 1 << 16)
+        # The template's stderr (the grader's log, which the job slot's next submissions share) is kept only for
+        # this set-up's own errors, and closed before the learner's first line: nothing a learner's code writes,
+        # to any descriptor it can find, reaches it. What the kernel prints goes to the notebook, as ever.
+        errors = os.dup(2)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        os.close(quiet)
         try:
             with open("/proc/self/oom_score_adj", "w") as score:
                 score.write("1000")  # the kernel is the first to go when the sandbox's memory runs out
@@ -198,12 +207,15 @@ def _kernel(seed_folder: str, connection_file: str, args, report: int, protocol)
         snapshot()
         os.write(report, f"{cpu_seconds():.3f}\n".encode())
         os.close(report)
+        os.close(errors)
+        errors = None
         app.start()
         code = 0
-    except BaseException:  # noqa: BLE001  (a kernel that cannot start says why on stderr, and ends)
+    except BaseException:  # noqa: BLE001  (a kernel that cannot start says why on the template's stderr, and ends)
         import traceback
 
-        traceback.print_exc()
+        if errors is not None:
+            os.write(errors, traceback.format_exc().encode(errors="replace"))
     finally:
         os._exit(code)
 

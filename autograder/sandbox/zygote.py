@@ -131,6 +131,10 @@ def _child(job_path: str, scratch: str, readable: tuple[str, ...], results: int,
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.closerange(3, results)
         os.closerange(results + 1, 1 << 16)
+        quiet = os.open(os.devnull, os.O_WRONLY)  # what a learner's function prints or writes to its descriptors
+        os.dup2(quiet, 1)  # reaches no log: a kernel template's is shared by its job slot's next submissions
+        os.dup2(quiet, 2)
+        os.close(quiet)
         try:
             with open("/proc/self/oom_score_adj", "w") as score:
                 score.write("1000")  # the job is the first to go when the sandbox's memory runs out, never the zygote
