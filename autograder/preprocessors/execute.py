@@ -15,6 +15,9 @@ from pathlib import Path
 
 import nbformat
 import zmq
+from queue import Empty
+
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -320,11 +323,51 @@ class SandboxedExecute(Execute):
         return cell, resources
 
 
+class SandboxKernelClient(AsyncKernelClient):
+    """nbclient's side of a grading kernel, ready as soon as the kernel has answered a ``kernel_info`` request and
+    said on IOPub that it is idle again.
+
+    jupyter_client's own wait then also waits until IOPub has been quiet for 0.2 s: idle time at the start of
+    every notebook, in which the job slot's core does nothing. Nothing from a kernel's start can be taken
+    for a cell's output anyway: nbclient keeps only the outputs whose parent is the cell's own request.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        asked: set[str] = set()
+        replied = False
+        while True:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            asked.add(self.kernel_info())  # again after a second of silence: IOPub may have joined late
+            waited = time.monotonic() + 1.0
+            try:
+                while not replied:
+                    msg = await self.shell_channel.get_msg(timeout=max(0.0, waited - time.monotonic()))
+                    if msg["msg_type"] == "kernel_info_reply" and msg["parent_header"].get("msg_id") in asked:
+                        self._handle_kernel_info_reply(msg)
+                        replied = True
+                while True:
+                    msg = await self.iopub_channel.get_msg(timeout=max(0.0, waited - time.monotonic()))
+                    content, parent = msg["content"], msg["parent_header"].get("msg_id")
+                    if msg["msg_type"] == "status" and content.get("execution_state") == "idle" and parent in asked:
+                        return
+            except Empty:
+                continue
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose connection file the sandboxed kernel's own user (``owner``) can read; its provisioner
-    (:class:`autograder.sandbox.warm.TemplateProvisioner`) is set before the kernel starts."""
+    (:class:`autograder.sandbox.warm.TemplateProvisioner`) is set before the kernel starts, and its client is a
+    :class:`SandboxKernelClient`."""
 
     owner: int | None = None
+
+    @default("client_factory")
+    def _client_factory_default(self) -> type:
+        return SandboxKernelClient
 
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
