@@ -284,13 +284,17 @@ def restart_and_run_all(repeats: int) -> dict:
             scripts = {"script": Path(folder) / "notebook03.py", "drawing script": Path(folder) / "notebook03_drawn.py"}
             scripts["script"].write_text(plain_script(notebook))
             scripts["drawing script"].write_text(plain_script(notebook, draw=True))
+            last: dict = {}  # when the notebook's latest cell ended: CPU and wall clock
+
+            def cell_ended(**_) -> None:
+                last.update(cpu=cpu_seconds(), at=time.perf_counter())
+
             for _ in range(repeats):
                 nb = nbformat.read(notebook, as_version=4)
-                last = {}
+                last.clear()
                 client = NotebookClient(nb, timeout=600, kernel_name="python3",
                                         resources={"metadata": {"path": str(notebook.parent)}},
-                                        on_cell_executed=lambda **_: last.update(cpu=cpu_seconds(),
-                                                                                 at=time.perf_counter()))
+                                        on_cell_executed=cell_ended)
                 cpu, started = cpu_seconds(), time.perf_counter()
                 client.execute(stderr=subprocess.DEVNULL)
                 runs["notebook"].append({"wall": last["at"] - started, "cpu": last["cpu"] - cpu,
@@ -522,7 +526,8 @@ def print_summary(result: dict) -> None:
               f"CPU {show(s['rra notebook/script cpu'], 'x')}")
     if "rra notebook/drawing script wall" in s:
         print(f"  … against a plain script that draws the same figures: wall "
-              f"{show(s['rra notebook/drawing script wall'], 'x')}, CPU {show(s['rra notebook/drawing script cpu'], 'x')}")
+              f"{show(s['rra notebook/drawing script wall'], 'x')}, "
+              f"CPU {show(s['rra notebook/drawing script cpu'], 'x')}")
 
 
 if __name__ == "__main__":

@@ -392,7 +392,8 @@ def test_nothing_a_kernel_writes_to_its_descriptors_reaches_the_templates_log(tm
 
     name = "01_numpy_and_vectorization"
     body = textwrap.indent(textwrap.dedent(WRITE_EVERYWHERE), "    ")
-    learner = filled(name, {"sigmoid": f"import numpy as np\n\ndef sigmoid(x):\n{body}    return 1 / (1 + np.exp(-x))\n"})
+    sigmoid = f"import numpy as np\n\ndef sigmoid(x):\n{body}    return 1 / (1 + np.exp(-x))\n"
+    learner = filled(name, {"sigmoid": sigmoid})
     verifier = verify.submission_verifier(True)
     verdicts = verify.verify_notebook(learner, name, verifier=verifier, learner=read_code(learner))
     # (its result pipe is among them: its own check fails, as any learner's code that corrupts it makes it)

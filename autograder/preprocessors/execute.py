@@ -12,11 +12,10 @@ import signal
 import sys
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import zmq
-from queue import Empty
-
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
