@@ -70,6 +70,28 @@ def read_line(stream) -> str | None:
     return data.decode(errors="replace").strip()
 
 
+def cut_off(keep: int) -> int:
+    """In a forked child that will run a learner's code: a session of its own, no descriptor of its server's but
+    ``keep``, standard input, output and error on /dev/null, and the first to go when the sandbox's memory runs
+    out (never the server). Returns a copy of the server's stderr, for the child's own set-up errors: the
+    child closes it before the learner's first line, so nothing a learner's code writes reaches the grader's
+    log (a kernel template's is shared by its job slot's next submissions)."""
+    os.setsid()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
+    errors = os.dup(2)
+    nothing = os.open(os.devnull, os.O_RDWR)
+    for standard in (0, 1, 2):
+        os.dup2(nothing, standard)
+    os.close(nothing)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as score:
+            score.write("1000")
+    except OSError:
+        pass
+    return errors
+
+
 def cpu_seconds() -> float:
     """CPU seconds this process has used so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)

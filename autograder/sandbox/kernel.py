@@ -51,6 +51,7 @@ import sys
 from .forking import (
     clean,
     cpu_seconds,
+    cut_off,
     preload_notebook_libraries,
     read_line,
     seed,
@@ -171,24 +172,7 @@ def _kernel(seed_folder: str, connection_file: str, args, report: int, protocol)
     try:
         for stream in protocol:
             stream.close()
-        os.setsid()
-        nothing = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(nothing, 0)
-        os.closerange(3, report)
-        os.closerange(report + 1, 1 << 16)
-        # The template's stderr (the grader's log, which the job slot's next submissions share) is kept only for
-        # this set-up's own errors, and closed before the learner's first line: nothing a learner's code writes,
-        # to any descriptor it can find, reaches it. What the kernel prints goes to the notebook, as ever.
-        errors = os.dup(2)
-        quiet = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(quiet, 1)
-        os.dup2(quiet, 2)
-        os.close(quiet)
-        try:
-            with open("/proc/self/oom_score_adj", "w") as score:
-                score.write("1000")  # the kernel is the first to go when the sandbox's memory runs out
-        except OSError:
-            pass
+        errors = cut_off(report)  # (what the kernel prints goes to the notebook, through ipykernel, as ever)
         seed(seed_folder, args.scratch)
         os.chdir(args.scratch)
         from ipykernel.kernelapp import IPKernelApp

@@ -29,7 +29,7 @@ import select
 import signal
 import sys
 
-from .forking import clean, cpu_seconds, preload_notebook_libraries, read_line, start_server
+from .forking import clean, cpu_seconds, cut_off, preload_notebook_libraries, read_line, start_server
 from .guard import install_guard
 
 RESULT_LIMIT = 64 * 1024 * 1024  # bytes a child may return; more ends it (serialize.MAX_BYTES)
@@ -127,19 +127,7 @@ def _child(job_path: str, scratch: str, readable: tuple[str, ...], results: int,
     """In the forked child: a session of its own, no way to the grader but ``results``, run the job, exit."""
     try:
         replies.close()
-        os.setsid()
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        os.closerange(3, results)
-        os.closerange(results + 1, 1 << 16)
-        quiet = os.open(os.devnull, os.O_WRONLY)  # what a learner's function prints or writes to its descriptors
-        os.dup2(quiet, 1)  # reaches no log: a kernel template's is shared by its job slot's next submissions
-        os.dup2(quiet, 2)
-        os.close(quiet)
-        try:
-            with open("/proc/self/oom_score_adj", "w") as score:
-                score.write("1000")  # the job is the first to go when the sandbox's memory runs out, never the zygote
-        except OSError:
-            pass
+        os.close(cut_off(results))  # (a job has no set-up of its own to report)
         with open(job_path) as stream:
             job = json.load(stream)
         outcome = run_job(job, scratch, readable)
